@@ -1,0 +1,267 @@
+"""L4 typed: every public function has a @spec, specs say something concrete, error paths are
+in the type, and structs have a `t()`.
+
+Specs are matched by name and arity, as credo's Readability.Specs does; default arguments make
+one definition cover several arities, and each of them needs its spec. Callbacks (`@impl`) take
+their types from the behaviour, so they are exempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tree_sitter import Node
+
+from checks import elixir
+from checks.context import FileContext
+from checks.model import Finding, Rule, Severity
+
+LIB = frozenset({"lib"})
+
+# Types whose presence says nothing about the value.
+VAGUE_TYPES = ("any", "term")
+
+# Built-in and standard-library type names: a return type built only from these is "concrete"
+# enough to judge whether it mentions an error variant.
+BUILTIN_TYPES = frozenset(
+    """any term atom map struct tuple integer float number boolean binary bitstring list
+    nonempty_list maybe_improper_list pid port reference fun function module mfa node timeout
+    no_return none keyword char charlist iodata iolist byte arity identifier pos_integer
+    neg_integer non_neg_integer nil string""".split()
+)
+
+
+def _missing_spec(ctx: FileContext) -> Iterator[Finding]:
+    for module in ctx.modules:
+        for function in module.functions:
+            if not function.public or function.impl:
+                continue
+            missing = [a for a in function.arities if (function.name, a) not in module.specs]
+            if not missing:
+                continue
+            names = ", ".join(f"{function.name}/{a}" for a in missing)
+            verb = "has" if len(missing) == 1 else "have"
+            yield ctx.finding(
+                SPEC_MISSING,
+                function.node,
+                f"public {function.kind} {names} {verb} no @spec",
+                end_line=elixir.line_of(function.node),
+                fix=f"add `@spec {function.name}(...) :: ...` above the first clause",
+            )
+
+
+def _vague_types(ctx: FileContext) -> Iterator[Finding]:
+    allowed = set(ctx.param(SPEC_VAGUE, "allow"))
+    for spec in ctx.index.attributes("spec"):
+        key = elixir.spec_key(spec)
+        if key is not None and (f"{key[0]}/{key[1]}" in allowed or key[0] in allowed):
+            continue
+        for node in elixir.walk(spec):
+            name = _type_call_name(node)
+            if name in VAGUE_TYPES and name not in allowed:
+                label = f"{key[0]}/{key[1]}" if key else "this function"
+                yield ctx.finding(
+                    SPEC_VAGUE,
+                    node,
+                    f"@spec of {label} uses `{name}()`, which says nothing about the value",
+                    fix="name the concrete type (map(), String.t(), MyStruct.t(), ...)",
+                )
+
+
+def _type_call_name(node: Node) -> str | None:
+    """`any` for `any()` and for a bare `any` in type position."""
+    if node.type == "call" and elixir.arguments_node(node) is not None:
+        name = elixir.local_name(node)
+        if name is not None and not elixir.call_args(node):
+            return name
+    if node.type == "identifier" and node.parent is not None and node.parent.type != "call":
+        return elixir.text(node)
+    return None
+
+
+def _error_variant(ctx: FileContext) -> Iterator[Finding]:
+    for module in ctx.modules:
+        for function in module.functions:
+            if not function.public:
+                continue
+            returns_error = [
+                expr
+                for clause in function.clauses
+                for expr in elixir.tail_expressions(clause.body)
+                if elixir.is_tagged_tuple(expr, ":error")
+            ]
+            if not returns_error:
+                continue
+            for arity in function.arities:
+                for spec in module.specs.get((function.name, arity), []):
+                    result = _return_type(spec)
+                    if result is None or not _judgeable(result):
+                        continue
+                    if "error" in elixir.text(result).lower():
+                        continue
+                    yield ctx.finding(
+                        SPEC_NO_ERROR,
+                        spec,
+                        f"{function.name}/{arity} returns `{elixir.text(returns_error[0])}` "
+                        f"(line {elixir.line_of(returns_error[0])}) but its @spec has no "
+                        "error variant",
+                        fix="add `| {:error, reason}` to the return type",
+                    )
+
+
+def _return_type(spec: Node) -> Node | None:
+    value = elixir.attribute_value(spec)
+    while value is not None and value.type == "binary_operator":
+        op = value.child_by_field_name("operator")
+        if op is not None and op.type == "::":
+            return value.child_by_field_name("right")
+        value = value.child_by_field_name("left")
+    return None
+
+
+def _judgeable(result: Node) -> bool:
+    """A return type built only from literals and standard types: a user type such as
+    `result()` or `MyApp.result(t)` may well include the error, so it is not judged."""
+    for node in elixir.walk(result):
+        if node.type != "call":
+            continue
+        remote = elixir.remote_name(node)
+        if remote is not None:
+            if remote[1] not in ("t", "t!") and remote[0] not in ("String", "Keyword"):
+                return False
+            continue
+        name = elixir.local_name(node)
+        if name is not None and name not in BUILTIN_TYPES:
+            return False
+    return True
+
+
+def _struct_type(ctx: FileContext) -> Iterator[Finding]:
+    for module in ctx.modules:
+        struct = module.local_calls("defstruct", "schema", "embedded_schema")
+        if not struct or "t" in module.types:
+            continue
+        what = elixir.local_name(struct[0])
+        yield ctx.finding(
+            STRUCT_TYPE,
+            struct[0],
+            f"{module.name} defines a struct ({what}) but no `@type t`",
+            end_line=elixir.line_of(struct[0]),
+            fix="add `@type t :: %__MODULE__{...}` describing each field",
+        )
+
+
+SPEC_MISSING = Rule(
+    id="L4.spec-missing",
+    severity=Severity.WARNING,
+    title="Public function without @spec",
+    explanation=(
+        "Every public function and macro needs a @spec for each arity it defines (default "
+        "arguments add arities). Specs are the contract callers read, what Dialyzer and the "
+        "1.18+ type checker verify, and what ExDoc shows. Callbacks marked `@impl` take their "
+        "types from the behaviour and are exempt, as is `defdelegate`."
+    ),
+    bad_example=(
+        "defmodule Shop.Accounts do\n"
+        '  @moduledoc "Accounts."\n'
+        "  def get_user(id, opts \\\\ []), do: Repo.get(User, id, opts)\n"
+        "end\n"
+    ),
+    good_example=(
+        "defmodule Shop.Accounts do\n"
+        '  @moduledoc "Accounts."\n'
+        "  @spec get_user(integer()) :: User.t() | nil\n"
+        "  @spec get_user(integer(), keyword()) :: User.t() | nil\n"
+        "  def get_user(id, opts \\\\ []), do: Repo.get(User, id, opts)\n"
+        "end\n"
+    ),
+    applies_to=LIB,
+    credo=("Readability.Specs",),
+    check=_missing_spec,
+)
+
+SPEC_VAGUE = Rule(
+    id="L4.spec-vague-type",
+    severity=Severity.WARNING,
+    title="Vague any() or term() in a @spec",
+    explanation=(
+        "`any()` and `term()` accept everything, so a spec built on them documents nothing "
+        "and lets the type checker prove nothing. Name the concrete type. Functions that truly "
+        "take anything (an `inspect`-like helper) can be listed in the rule's `allow` "
+        "parameter as `name` or `name/arity`."
+    ),
+    bad_example=(
+        "defmodule Shop.Cart do\n"
+        '  @moduledoc "Carts."\n'
+        "  @spec total(any()) :: term()\n"
+        "  def total(cart), do: cart.total\n"
+        "end\n"
+    ),
+    good_example=(
+        "defmodule Shop.Cart do\n"
+        '  @moduledoc "Carts."\n'
+        "  @spec total(Cart.t()) :: Decimal.t()\n"
+        "  def total(cart), do: cart.total\n"
+        "end\n"
+    ),
+    applies_to=LIB,
+    params={"allow": ()},
+    check=_vague_types,
+)
+
+SPEC_NO_ERROR = Rule(
+    id="L4.spec-error-variant-missing",
+    severity=Severity.WARNING,
+    title="Function returns {:error, _} but its @spec has no error variant",
+    explanation=(
+        "When a function can return `{:error, reason}`, its @spec must say so, or callers "
+        "reading the type will not handle the failure, and the type checker cannot warn them. "
+        "Return types written with a project type such as `result()` are not judged."
+    ),
+    bad_example=(
+        "defmodule Shop.Orders do\n"
+        '  @moduledoc "Orders."\n'
+        "  @spec place(map()) :: {:ok, map()}\n"
+        "  def place(%{items: []}), do: {:error, :empty}\n"
+        "  def place(order), do: {:ok, order}\n"
+        "end\n"
+    ),
+    good_example=(
+        "defmodule Shop.Orders do\n"
+        '  @moduledoc "Orders."\n'
+        "  @spec place(map()) :: {:ok, map()} | {:error, :empty}\n"
+        "  def place(%{items: []}), do: {:error, :empty}\n"
+        "  def place(order), do: {:ok, order}\n"
+        "end\n"
+    ),
+    applies_to=LIB,
+    check=_error_variant,
+)
+
+STRUCT_TYPE = Rule(
+    id="L4.struct-type-missing",
+    severity=Severity.WARNING,
+    title="Struct or Ecto schema without @type t",
+    explanation=(
+        "A module that defines a struct (`defstruct`, or an Ecto `schema`/`embedded_schema`) "
+        "should export `@type t` so other specs can say `MyStruct.t()` instead of `map()` or "
+        "`%MyStruct{}` (which creates compile-time dependencies)."
+    ),
+    bad_example=(
+        "defmodule Shop.Item do\n"
+        '  @moduledoc "An item."\n'
+        "  defstruct [:sku, :price]\n"
+        "end\n"
+    ),
+    good_example=(
+        "defmodule Shop.Item do\n"
+        '  @moduledoc "An item."\n'
+        "  @type t :: %__MODULE__{sku: String.t(), price: Decimal.t()}\n"
+        "  defstruct [:sku, :price]\n"
+        "end\n"
+    ),
+    applies_to=LIB,
+    check=_struct_type,
+)
+
+RULES = (SPEC_MISSING, SPEC_VAGUE, SPEC_NO_ERROR, STRUCT_TYPE)

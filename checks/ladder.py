@@ -1,0 +1,288 @@
+"""Run every rule over every file, isolate crashes, apply suppressions, compute the verdict.
+
+The engine is the only place that knows how rules are scheduled: per file, a FileContext is
+built once (one parse, one index query) and every applicable rule runs on it; project-wide rules
+get a summary of each file and run once at the end. Files are spread over worker processes when
+there is enough work to pay for them, since the parse is CPU-bound and tree-sitter trees cannot
+cross processes anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from multiprocessing import get_context
+from typing import TYPE_CHECKING, Any
+
+from checks import suppress
+from checks.config import Config
+from checks.context import FileContext, FileSummary, ProjectContext, SourceFile
+from checks.model import (
+    LEVELS,
+    Finding,
+    LadderResult,
+    LevelResult,
+    LevelStatus,
+    Rule,
+    Severity,
+    SkippedFile,
+)
+from checks.registry import all_rules, rules_by_id
+
+if TYPE_CHECKING:
+    from checks.formatter import FormatResult
+
+log = logging.getLogger(__name__)
+
+# Below this much source, worker processes cost more than they save.
+PARALLEL_THRESHOLD_BYTES = 400_000
+
+
+@dataclass(frozen=True)
+class FormatterRun:
+    """What the optional Elixir helper said, prepared by the caller before the review."""
+
+    results: Mapping[str, FormatResult] = field(default_factory=dict)
+    line_length: int = 98
+    # Why the formatter did not run (no elixir, disabled); None when it ran.
+    unavailable: str | None = None
+    # Why formatter findings are only advisory (version skew); None when authoritative.
+    advisory: str | None = None
+
+
+@dataclass
+class Review:
+    """Raw outcome of running the rules, before the diff filter and the verdict."""
+
+    findings: list[Finding]
+    crashed: dict[str, str]  # rule id -> first error seen
+    not_run: dict[str, str]  # rule id -> why it could not run (e.g. needs elixir)
+    disabled: set[str]
+    files_reviewed: int
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _FileOutcome:
+    findings: list[Finding]
+    crashed: dict[str, str]
+    summaries: dict[str, Any]
+    suppressions: list[suppress.Suppression]
+
+
+def select_rules(config: Config, rules: Sequence[Rule] | None = None) -> list[Rule]:
+    return [r for r in (rules if rules is not None else all_rules()) if config.enabled(r)]
+
+
+def review(
+    files: Sequence[SourceFile],
+    config: Config,
+    *,
+    formatter: FormatterRun | None = None,
+    rules: Sequence[Rule] | None = None,
+    changed: Iterable[str] | None = None,
+    jobs: int | None = None,
+) -> Review:
+    """Review `files`; `changed` (default: all of them) are the paths under review, the others
+    are context (e.g. tests of a changed module) whose own findings are not reported."""
+    formatter = formatter or FormatterRun(unavailable="the Elixir helper was not started")
+    universe = list(rules) if rules is not None else list(all_rules())
+    active = select_rules(config, universe)
+    disabled = {r.id for r in universe} - {r.id for r in active}
+    not_run: dict[str, str] = {}
+    if formatter.unavailable is not None:
+        for rule in active:
+            if rule.needs_elixir:
+                not_run[rule.id] = formatter.unavailable
+    runnable = [r for r in active if r.id not in not_run]
+    rule_ids = [r.id for r in runnable]
+    changed_set = frozenset(changed) if changed is not None else frozenset(f.path for f in files)
+
+    outcomes = _run_files(files, config, rule_ids, formatter, jobs)
+
+    findings: list[Finding] = []
+    crashed: dict[str, str] = {}
+    summaries: dict[str, list[FileSummary]] = {}
+    suppressions = {f.path: o.suppressions for f, o in zip(files, outcomes, strict=True)}
+    by_id = rules_by_id()
+    for source, outcome in zip(files, outcomes, strict=True):
+        if source.path in changed_set:
+            findings.extend(outcome.findings)
+        for rule_id, error in outcome.crashed.items():
+            crashed.setdefault(rule_id, error)
+        for rule_id, data in outcome.summaries.items():
+            summaries.setdefault(rule_id, []).append(FileSummary(source.path, source.kind, data))
+
+    project = ProjectContext(config=config, summaries=summaries, changed=changed_set)
+    for rule in runnable:
+        if rule.check_project is None:
+            continue
+        try:
+            produced = [
+                _with_config(f, config, rule)
+                for f in rule.check_project(project)
+                if f.path in changed_set
+            ]
+        except Exception as exc:  # a broken rule must never sink the review
+            log.exception("rule %s crashed in its project pass", rule.id)
+            crashed.setdefault(rule.id, f"{type(exc).__name__}: {exc}")
+            continue
+        for path in {f.path for f in produced}:
+            mine = [f for f in produced if f.path == path]
+            kept, _used = suppress.apply(mine, suppressions.get(path, []), by_id)
+            findings.extend(kept)
+
+    if formatter.advisory is not None:
+        findings = [_advisory(f, formatter.advisory, by_id) for f in findings]
+    findings.sort(key=lambda f: f.sort_key)
+    return Review(
+        findings=_dedupe(findings),
+        crashed=crashed,
+        not_run=not_run,
+        disabled=disabled,
+        files_reviewed=len(changed_set & {f.path for f in files}),
+    )
+
+
+def _advisory(finding: Finding, why: str, by_id: Mapping[str, Rule]) -> Finding:
+    rule = by_id.get(finding.rule)
+    if rule is None or not rule.needs_elixir or finding.severity is Severity.NOTICE:
+        return finding
+    return replace(finding, severity=Severity.NOTICE, message=f"{finding.message} ({why})")
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen: set[tuple[object, ...]] = set()
+    unique: list[Finding] = []
+    for f in findings:
+        key = (f.path, f.line, f.column, f.rule, f.message)
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    return unique
+
+
+def _with_config(finding: Finding, config: Config, rule: Rule) -> Finding:
+    severity = config.severity(rule)
+    return finding if finding.severity == severity else replace(finding, severity=severity)
+
+
+def _run_files(
+    files: Sequence[SourceFile],
+    config: Config,
+    rule_ids: list[str],
+    formatter: FormatterRun,
+    jobs: int | None,
+) -> list[_FileOutcome]:
+    total = sum(len(f.text) for f in files)
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    if jobs is None and total < PARALLEL_THRESHOLD_BYTES:
+        workers = 1
+    workers = max(1, min(workers, len(files)))
+    tasks = [
+        (f, config, rule_ids, formatter.results.get(f.path), formatter.line_length) for f in files
+    ]
+    if workers == 1:
+        return [_review_file(*task) for task in tasks]
+    # Fork keeps start-up cheap: the children inherit the imported rules and parser.
+    context = get_context("fork") if hasattr(os, "fork") else get_context()
+    chunk = max(1, len(tasks) // (workers * 4))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return list(pool.map(_review_file_task, tasks, chunksize=chunk))
+
+
+def _review_file_task(
+    task: tuple[SourceFile, Config, list[str], FormatResult | None, int],
+) -> _FileOutcome:
+    return _review_file(*task)
+
+
+def _review_file(
+    source: SourceFile,
+    config: Config,
+    rule_ids: list[str],
+    format_result: FormatResult | None,
+    line_length: int,
+) -> _FileOutcome:
+    by_id = rules_by_id()
+    ctx = FileContext.build(source, config, format_result=format_result, line_length=line_length)
+    broken = ctx.has_syntax_error
+    findings: list[Finding] = []
+    crashed: dict[str, str] = {}
+    summaries: dict[str, Any] = {}
+    for rule_id in rule_ids:
+        rule = by_id[rule_id]
+        if source.kind not in rule.applies_to:
+            continue
+        if broken and not rule.runs_on_broken_files:
+            continue
+        try:
+            if rule.check is not None:
+                findings.extend(_with_config(f, config, rule) for f in rule.check(ctx))
+            if rule.summarize is not None:
+                summaries[rule.id] = rule.summarize(ctx)
+        except Exception as exc:  # isolate: one broken rule must not hide the others
+            log.exception("rule %s crashed on %s", rule.id, source.path)
+            crashed[rule.id] = f"{type(exc).__name__} on {source.path}: {exc}"
+    if findings and ctx.suppressions:
+        findings, _used = suppress.apply(findings, ctx.suppressions, by_id)
+    return _FileOutcome(findings, crashed, summaries, ctx.suppressions)
+
+
+def verdict(
+    review: Review,
+    required: int,
+    *,
+    findings: Sequence[Finding] | None = None,
+    skipped_files: Sequence[SkippedFile] = (),
+    outside_diff: int = 0,
+    notes: Sequence[str] = (),
+) -> LadderResult:
+    """The ladder: a level passes when it has no blocking finding; L(N) is reached when 0..N pass.
+
+    A level none of whose rules could run is `skipped`, never `pass`; so is a level one of
+    whose rules could not run (the formatter without Elixir) when nothing else failed it.
+    Skipped levels do not block the climb: they were not verified, and the report says so.
+    """
+    shown = list(findings if findings is not None else review.findings)
+    universe = all_rules()
+    levels: dict[int, LevelResult] = {}
+    for level in LEVELS:
+        mine = [f for f in shown if f.level == level]
+        blocking = sum(1 for f in mine if f.severity.blocks)
+        rule_ids = {r.id for r in universe if r.level == level}
+        ran = rule_ids - review.disabled - set(review.not_run)
+        missing = sorted(rule_ids & set(review.not_run))
+        status: LevelStatus
+        note: str | None = None
+        if blocking:
+            status = "fail"
+        elif not ran:
+            status = "skipped"
+            note = "every rule of this level is switched off" if rule_ids else "no rules"
+        elif missing:
+            status = "skipped"
+            note = "; ".join(f"{r} not run: {review.not_run[r]}" for r in missing)
+        else:
+            status = "pass"
+        levels[level] = LevelResult(status=status, findings=len(mine), blocking=blocking, note=note)
+    reached: int | None = None
+    for level in LEVELS:
+        if levels[level].status == "fail":
+            break
+        reached = level
+    all_notes = list(review.notes) + list(notes)
+    return LadderResult(
+        findings=tuple(shown),
+        reached=reached,
+        required=required,
+        levels=levels,
+        crashed_rules=tuple(sorted(review.crashed)),
+        skipped_files=tuple(skipped_files),
+        notes=tuple(dict.fromkeys(all_notes)),
+        outside_diff=outside_diff,
+        files_reviewed=review.files_reviewed,
+    )

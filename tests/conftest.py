@@ -1,0 +1,45 @@
+"""Shared fixtures: rule runners over in-memory Elixir, and the `requires_elixir` skip."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from checks.config import Config
+from checks.context import SourceFile
+from checks.ladder import review
+from checks.model import Finding, Rule
+from checks.sources import prepare
+
+HAS_ELIXIR = shutil.which("elixir") is not None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip = pytest.mark.skip(reason="the `elixir` executable is not on PATH")
+    for item in items:
+        if "requires_elixir" in item.keywords and not HAS_ELIXIR:
+            item.add_marker(skip)
+
+
+def findings_for(
+    rule: Rule,
+    source: str | dict[str, str],
+    path: str | None = None,
+    config: Config | None = None,
+) -> list[Finding]:
+    """Run one rule on Elixir source (or several files {path: text}); return its findings."""
+    config = config or Config()
+    files = source if isinstance(source, dict) else {path or rule.example_path: source}
+    prepared: list[SourceFile] = []
+    for file_path, text in files.items():
+        item = prepare(file_path, text.encode(), config)
+        assert isinstance(item, SourceFile), item
+        prepared.append(item)
+    outcome = review(prepared, config, rules=[rule], jobs=1)
+    assert not outcome.crashed, outcome.crashed
+    return [f for f in outcome.findings if f.rule == rule.id]
+
+
+def lines_of(findings: list[Finding]) -> list[int]:
+    return [f.line for f in findings]
