@@ -11,10 +11,16 @@ from typing import Any, Literal
 
 from checks.model import Rule, Severity
 
-DEFAULT_MIGRATIONS = ("priv/*/migrations/**/*.exs",)
-DEFAULT_TESTS = ("test/**/*.exs",)
-DEFAULT_TEST_SUPPORT = ("test/support/**", "test/test_helper.exs")
-DEFAULT_CONFIG = ("config/**/*.exs",)
+# Phoenix conventions, for a single app and for the apps of an umbrella.
+DEFAULT_MIGRATIONS = ("priv/*/migrations/**/*.exs", "apps/*/priv/*/migrations/**/*.exs")
+DEFAULT_TESTS = ("test/**/*.exs", "apps/*/test/**/*.exs")
+DEFAULT_TEST_SUPPORT = (
+    "test/support/**",
+    "apps/*/test/support/**",
+    "test/test_helper.exs",
+    "apps/*/test/test_helper.exs",
+)
+DEFAULT_CONFIG = ("config/**/*.exs", "apps/*/config/**/*.exs")
 
 FilterMode = Literal["added", "file", "all"]
 
