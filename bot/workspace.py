@@ -38,6 +38,11 @@ IGNORED_DIRS = frozenset(
 )
 
 
+# Plugins that only reformat markup inside ~H sigils: skipping them can hide a difference but
+# never invent one, so formatter findings stay authoritative.
+_MARKUP_ONLY = frozenset({"Phoenix.LiveView.HTMLFormatter"})
+
+
 class WorkspaceError(Exception):
     """A usage problem (missing path, bad git ref): exit status 2 with this message."""
 
@@ -95,7 +100,9 @@ class Workspace:
         """Every reviewable file under `paths` (default: the root), all of them under review."""
         out = Collected()
         seen: set[str] = set()
-        for given in paths or [self.root]:
+        # The default is the current directory (`ladder check` == `ladder check .`), which may
+        # be a subdirectory of the project root.
+        for given in paths or [self.cwd]:
             if not given.exists() and not given.is_symlink():
                 raise WorkspaceError(f"{given}: no such file or directory")
             for candidate in self._walk(given, out):
@@ -168,15 +175,23 @@ class Workspace:
     def collect_diff(self, base: str) -> Collected:
         """Files changed between `base` and the working tree (untracked files included), plus
         the project's tests as context for the rules that relate code to its tests."""
-        self._git("rev-parse", "--verify", "--quiet", f"{base}^{{commit}}", what=f"git ref {base}")
+        try:
+            self._git("rev-parse", "--verify", "--quiet", f"{base}^{{commit}}", what="git")
+        except WorkspaceError as exc:
+            raise WorkspaceError(f"--diff {base}: not a commit in this repository ({exc})") from exc
         diff = self._git(
             "diff", "--no-color", "--no-ext-diff", "-M", "--relative", "-U0", base, "--",
             what="git diff",
         )
         changes = parse_unified_diff(diff)
-        untracked = self._git(
-            "ls-files", "--others", "--exclude-standard", what="git ls-files"
-        ).splitlines()
+        # -z: NUL-separated and never quoted (git quotes non-ASCII names otherwise).
+        untracked = [
+            name
+            for name in self._git(
+                "ls-files", "-z", "--others", "--exclude-standard", what="git ls-files"
+            ).split("\0")
+            if name
+        ]
         out = Collected()
         seen: set[str] = set()
         for rel, change in sorted(changes.items()):
@@ -284,6 +299,9 @@ class Workspace:
                     results[path] = verdict
             version = helper.version
         advisory = self._version_skew(version)
+        rewriting = [p for p in (formatter.plugins if formatter else ()) if p not in _MARKUP_ONLY]
+        if advisory is None and rewriting:
+            advisory = f"advisory: formatter plugins {', '.join(rewriting)} were not run"
         return FormatterRun(results=results, line_length=line_length, advisory=advisory)
 
     def _formatter_groups(
@@ -318,7 +336,13 @@ class Workspace:
         if not mix.is_file():
             return None
         requirement = required_elixir(mix.read_text(encoding="utf-8", errors="replace"))
-        if requirement and project_needs_newer_elixir(version, requirement):
+        if not requirement:
+            return None
+        try:
+            newer = project_needs_newer_elixir(version, requirement)
+        except ValueError:
+            return None  # an unreadable requirement is no reason to doubt the formatter
+        if newer:
             return (
                 f"advisory: the project requires Elixir {requirement} and the formatter "
                 f"here is {version}"

@@ -41,6 +41,8 @@ class FileContext:
     format_result: FormatResult | None = None
     # The options the formatter used for this file (line length etc.).
     line_length: int = 98
+    # The UTF-8 bytes the tree was parsed from (tree-sitter positions index these).
+    source: bytes = b""
 
     @classmethod
     def build(
@@ -52,7 +54,7 @@ class FileContext:
         line_length: int = 98,
     ) -> FileContext:
         data = b"" if source_file.kind == "template" else source_file.text.encode("utf-8")
-        return cls(source_file, config, elixir.parse(data), format_result, line_length)
+        return cls(source_file, config, elixir.parse(data), format_result, line_length, data)
 
     @property
     def path(self) -> str:
@@ -83,7 +85,7 @@ class FileContext:
 
     @cached_property
     def index(self) -> elixir.Index:
-        return elixir.Index.build(self.tree)
+        return elixir.Index.build(self.tree, self.source)
 
     @cached_property
     def suppressions(self) -> list[suppress.Suppression]:
