@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import generate  # noqa: E402
+from corpus import generate
 
 BARE_PARSE = r"""
 import sys, pathlib
@@ -78,10 +78,16 @@ def main() -> None:
         files = sum(1 for _ in root.rglob("*.ex*"))
         print(f"corpus: {size:,} bytes in {files} files, {os.cpu_count()} cores\n")
         ladder = [sys.executable, "-m", "bot", "check", "--no-elixir", "--format", "json", "."]
-        bare = measure("bare tree-sitter parse (1 process)", [sys.executable, "-c", BARE_PARSE,
-                       str(root)], root, args.runs, size)
-        single = measure("ladder check --no-elixir --jobs 1", [*ladder, "--jobs", "1"], root,
-                         args.runs, size)
+        bare = measure(
+            "bare tree-sitter parse (1 process)",
+            [sys.executable, "-c", BARE_PARSE, str(root)],
+            root,
+            args.runs,
+            size,
+        )
+        single = measure(
+            "ladder check --no-elixir --jobs 1", [*ladder, "--jobs", "1"], root, args.runs, size
+        )
         default = measure("ladder check --no-elixir (all cores)", ladder, root, args.runs, size)
         print()
         print(f"ladder --jobs 1 / bare parse:    {single['mbps'] / bare['mbps']:.0%}")

@@ -1,4 +1,4 @@
-"""What a reviewer sees: one parsed file (FileContext) or the summaries of all files (ProjectContext).
+"""What a reviewer sees: one parsed file (FileContext) or every file's summary (ProjectContext).
 
 A FileContext is built once per file and shared by every rule: the tree, the index of the nodes
 rules dispatch on, the module model and the lines are all computed at most once, lazily.

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -57,7 +57,9 @@ _INDEX_QUERY = Query(
 DEF_KINDS = frozenset({"def", "defp", "defmacro", "defmacrop", "defguard", "defguardp"})
 PUBLIC_DEF_KINDS = frozenset({"def", "defmacro", "defguard"})
 MODULE_KINDS = frozenset({"defmodule", "defprotocol", "defimpl"})
-BLOCK_KEYWORDS = frozenset({"if", "unless", "case", "cond", "fn", "for", "with", "try", "receive"})
+BLOCK_KEYWORDS = frozenset(
+    {"if", "unless", "case", "cond", "fn", "for", "with", "try", "receive"}
+)
 
 
 def text(node: Node | None) -> str:
@@ -132,7 +134,7 @@ def has_parens(call: Node) -> bool:
 
 
 def call_args(node: Node) -> list[Node]:
-    """Positional and keyword arguments of a call, in order (a trailing `keywords` node is one)."""
+    """Positional and keyword arguments of a call, in order (trailing `keywords` is one)."""
     args = arguments_node(node)
     if args is None:
         return []
@@ -260,9 +262,7 @@ def is_literal(node: Node) -> bool:
         return all(c.type != "interpolation" for c in node.named_children)
     if node.type in ("list", "tuple", "keywords", "pair", "map", "map_content", "keyword"):
         return all(is_literal(c) for c in node.named_children if c.type != "comment")
-    if node.type == "alias":
-        return True
-    return False
+    return node.type == "alias"
 
 
 def walk(node: Node) -> Iterator[Node]:
@@ -384,11 +384,15 @@ class Index:
         found.sort(key=_start)
         return found
 
-    def remote_calls_where(self, predicate: object) -> list[tuple[tuple[str, str], Node]]:
+    def remote_calls_where(
+        self, predicate: Callable[[str, str], bool]
+    ) -> list[tuple[tuple[str, str], Node]]:
         """Every remote call with its (module, function), filtered by `predicate(mod, fun)`."""
-        test = predicate if callable(predicate) else (lambda m, f: True)
         found = [
-            (key, n) for key, nodes in self._remote_calls.items() if test(*key) for n in nodes
+            (key, n)
+            for key, nodes in self._remote_calls.items()
+            if predicate(*key)
+            for n in nodes
         ]
         found.sort(key=lambda item: _start(item[1]))
         return found
@@ -402,7 +406,9 @@ class Index:
         return found
 
 
-_RESERVED = frozenset({"not", "and", "or", "in", "when", "fn", "do", "end", "true", "false", "nil"})
+_RESERVED = frozenset(
+    {"not", "and", "or", "in", "when", "fn", "do", "end", "true", "false", "nil"}
+)
 
 
 def _start(node: Node) -> int:
@@ -437,7 +443,7 @@ class FunctionClause:
 
 @dataclass
 class Function:
-    """Consecutive clauses of one name (arity ranges may differ) with the attributes before them."""
+    """Consecutive clauses of one name (arities may differ) with the attributes before them."""
 
     kind: str
     name: str
@@ -603,7 +609,7 @@ def modules(index: Index) -> list[Module]:
     for node in index.calls_named("defmodule"):
         name = _module_name(node)
         block = do_block(node)
-        if name is None or block is None:
+        if name is None or block is None or _inside_quote(node):
             continue
         parent = None
         for anc in ancestors(node):
@@ -615,6 +621,11 @@ def modules(index: Index) -> list[Module]:
         by_node[node.id] = module
         result.append(module)
     return result
+
+
+def _inside_quote(node: Node) -> bool:
+    """A defmodule inside `quote` is a template for generated code, not a module of the file."""
+    return any(anc.type == "call" and local_name(anc) == "quote" for anc in ancestors(node))
 
 
 def _build_module(name: str, node: Node, statements: list[Node], parent: Module | None) -> Module:
@@ -705,7 +716,8 @@ def last_statement(body: Node | None) -> Node | None:
         statements = [
             c
             for c in body.named_children
-            if c.type not in ("comment", "else_block", "rescue_block", "catch_block", "after_block")
+            if c.type
+            not in ("comment", "else_block", "rescue_block", "catch_block", "after_block")
         ]
         return last_statement(statements[-1]) if statements else None
     return body
@@ -717,8 +729,15 @@ def tail_expressions(body: Node | None) -> Iterator[Node]:
     expr = last_statement(body)
     if expr is None:
         return
-    if expr.type == "call" and local_name(expr) in ("if", "unless", "case", "cond", "with",
-                                                     "try", "receive"):
+    if expr.type == "call" and local_name(expr) in (
+        "if",
+        "unless",
+        "case",
+        "cond",
+        "with",
+        "try",
+        "receive",
+    ):
         block = do_block(expr)
         inline = keyword_pairs(expr)
         if block is None and inline:

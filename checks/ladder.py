@@ -98,16 +98,15 @@ def review(
             if rule.needs_elixir:
                 not_run[rule.id] = formatter.unavailable
     runnable = [r for r in active if r.id not in not_run]
-    rule_ids = [r.id for r in runnable]
     changed_set = frozenset(changed) if changed is not None else frozenset(f.path for f in files)
 
-    outcomes = _run_files(files, config, rule_ids, formatter, jobs)
+    outcomes = _run_files(files, config, runnable, formatter, jobs)
 
     findings: list[Finding] = []
     crashed: dict[str, str] = {}
     summaries: dict[str, list[FileSummary]] = {}
     suppressions = {f.path: o.suppressions for f, o in zip(files, outcomes, strict=True)}
-    by_id = rules_by_id()
+    by_id = {**rules_by_id(), **{r.id: r for r in universe}}
     for source, outcome in zip(files, outcomes, strict=True):
         if source.path in changed_set:
             findings.extend(outcome.findings)
@@ -173,7 +172,7 @@ def _with_config(finding: Finding, config: Config, rule: Rule) -> Finding:
 def _run_files(
     files: Sequence[SourceFile],
     config: Config,
-    rule_ids: list[str],
+    rules: list[Rule],
     formatter: FormatterRun,
     jobs: int | None,
 ) -> list[_FileOutcome]:
@@ -182,39 +181,46 @@ def _run_files(
     if jobs is None and total < PARALLEL_THRESHOLD_BYTES:
         workers = 1
     workers = max(1, min(workers, len(files)))
-    tasks = [
-        (f, config, rule_ids, formatter.results.get(f.path), formatter.line_length) for f in files
-    ]
+    tasks = [(f, config, formatter.results.get(f.path), formatter.line_length) for f in files]
     if workers == 1:
-        return [_review_file(*task) for task in tasks]
-    # Fork keeps start-up cheap: the children inherit the imported rules and parser.
+        return [_review_file(*task, rules) for task in tasks]
+    # Fork keeps start-up cheap: the children inherit the imported rules and parser. The rules
+    # travel once per worker (initializer), not once per file.
     context = get_context("fork") if hasattr(os, "fork") else get_context()
     chunk = max(1, len(tasks) // (workers * 4))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(rules,)
+    ) as pool:
         return list(pool.map(_review_file_task, tasks, chunksize=chunk))
 
 
+_worker_rules: list[Rule] = []
+
+
+def _init_worker(rules: list[Rule]) -> None:
+    global _worker_rules
+    _worker_rules = rules
+
+
 def _review_file_task(
-    task: tuple[SourceFile, Config, list[str], FormatResult | None, int],
+    task: tuple[SourceFile, Config, FormatResult | None, int],
 ) -> _FileOutcome:
-    return _review_file(*task)
+    return _review_file(*task, _worker_rules)
 
 
 def _review_file(
     source: SourceFile,
     config: Config,
-    rule_ids: list[str],
     format_result: FormatResult | None,
     line_length: int,
+    rules: list[Rule],
 ) -> _FileOutcome:
-    by_id = rules_by_id()
     ctx = FileContext.build(source, config, format_result=format_result, line_length=line_length)
     broken = ctx.has_syntax_error
     findings: list[Finding] = []
     crashed: dict[str, str] = {}
     summaries: dict[str, Any] = {}
-    for rule_id in rule_ids:
-        rule = by_id[rule_id]
+    for rule in rules:
         if source.kind not in rule.applies_to:
             continue
         if broken and not rule.runs_on_broken_files:
@@ -228,6 +234,7 @@ def _review_file(
             log.exception("rule %s crashed on %s", rule.id, source.path)
             crashed[rule.id] = f"{type(exc).__name__} on {source.path}: {exc}"
     if findings and ctx.suppressions:
+        by_id = {**rules_by_id(), **{r.id: r for r in rules}}
         findings, _used = suppress.apply(findings, ctx.suppressions, by_id)
     return _FileOutcome(findings, crashed, summaries, ctx.suppressions)
 
@@ -268,7 +275,9 @@ def verdict(
             note = "; ".join(f"{r} not run: {review.not_run[r]}" for r in missing)
         else:
             status = "pass"
-        levels[level] = LevelResult(status=status, findings=len(mine), blocking=blocking, note=note)
+        levels[level] = LevelResult(
+            status=status, findings=len(mine), blocking=blocking, note=note
+        )
     reached: int | None = None
     for level in LEVELS:
         if levels[level].status == "fail":

@@ -19,7 +19,9 @@ def prepare(path: str, data: bytes, config: Config) -> SourceFile | SkippedFile:
     if not data.strip():
         return SkippedFile(path, "empty file")
     if len(data) > MAX_BYTES:
-        return SkippedFile(path, f"file is {len(data):,} bytes, over the {MAX_BYTES:,}-byte limit")
+        return SkippedFile(
+            path, f"file is {len(data):,} bytes, over the {MAX_BYTES:,}-byte limit"
+        )
     if b"\x00" in data[:8192]:
         return SkippedFile(path, "binary file (contains NUL bytes)")
     problem: str | None = None
@@ -27,7 +29,9 @@ def prepare(path: str, data: bytes, config: Config) -> SourceFile | SkippedFile:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         text = data.decode("utf-8", errors="replace")
-        problem = f"not valid UTF-8 (first bad byte at offset {exc.start}); decoded with replacement"
+        problem = (
+            f"not valid UTF-8 (first bad byte at offset {exc.start}); decoded with replacement"
+        )
     if text.startswith("\ufeff"):
         text = text[1:]
     kind = classify(

@@ -35,8 +35,10 @@ _LADDER = re.compile(r":\s*disable-(?P<scope>next-line|line|file)\b(?P<rest>.*)$
 _CREDO = re.compile(
     r":\s*disable-for-(?P<scope>next-line|previous-line|this-file|lines:-?\d+)(?P<rest>.*)$"
 )
-_EXCELLENT = re.compile(r":\s*safety[-_]assured[-_]for[-_](?P<scope>next[-_]line|this[-_]file)"
-                        r"(?P<rest>.*)$")
+_EXCELLENT = re.compile(
+    r":\s*safety[-_]assured[-_]for[-_](?P<scope>next[-_]line|this[-_]file)"
+    r"(?P<rest>.*)$"
+)
 
 
 # The reports about suppressions themselves: a comment cannot silence its own missing reason.
@@ -111,31 +113,42 @@ def find(
 
     `defs` are the file's def calls, for sobelow_skip (which covers the function that follows).
     """
-    if "ladder" not in text and "credo" not in text and "sobelow_skip" not in text and (
-        "excellent_migrations" not in text
+    if (
+        "ladder" not in text
+        and "credo" not in text
+        and "sobelow_skip" not in text
+        and ("excellent_migrations" not in text)
     ):
         return []
     found: list[Suppression] = []
     last = len(lines)
     for index, line in enumerate(lines):
-        m = _COMMENT.search(line)
-        if m is None:
-            continue
         number = index + 1
-        if tree is not None and not _is_comment(tree, index, m.start()):
-            continue
-        tool, rest = m.group("tool"), m.group("rest")
-        parsed = _parse(tool, rest, number, lines, last, defs)
-        if parsed is not None:
-            found.append(parsed)
+        for m in _candidates(line):
+            # A look-alike inside a string does not count; the real comment may follow it.
+            column = len(line[: m.start()].encode("utf-8"))
+            if tree is not None and not _is_comment(tree, index, column):
+                continue
+            parsed = _parse(m.group("tool"), m.group("rest"), number, lines, last, defs)
+            if parsed is not None:
+                found.append(parsed)
+            break
     return found
 
 
-def _is_comment(tree: Tree, row: int, column_chars: int) -> bool:
-    line_node = tree.root_node
-    # Tree-sitter columns are bytes; the regex position is characters. Both agree on ASCII
-    # prefixes, and a suppression comment's prefix is almost always ASCII; be lenient otherwise.
-    node = line_node.descendant_for_point_range((row, column_chars), (row, column_chars + 1))
+def _candidates(line: str) -> Iterable[re.Match[str]]:
+    """Every place on the line where a suppression comment could start (a `#` and a tool)."""
+    start = line.find("#")
+    while start != -1:
+        m = _COMMENT.match(line, start)
+        if m is not None:
+            yield m
+        start = line.find("#", start + 1)
+
+
+def _is_comment(tree: Tree, row: int, column: int) -> bool:
+    """Whether the byte at (row, column) lies in a comment node (not in a string)."""
+    node = tree.root_node.descendant_for_point_range((row, column), (row, column + 1))
     if node is None:
         return True
     return node.type == "comment" or node.type in ("source", "ERROR")
@@ -173,7 +186,9 @@ def _parse(
             start = end = number - 1
         else:
             count = int(scope.split(":", 1)[1])
-            start, end = (number + 1, number + count) if count >= 0 else (number + count, number - 1)
+            start, end = (
+                (number + 1, number + count) if count >= 0 else (number + count, number - 1)
+            )
         return Suppression("credo", number, start, end, names, None, text)
     if tool == "sobelow_skip":
         names = tuple(re.findall(r'"([^"]+)"', rest))

@@ -22,8 +22,11 @@ def table() -> str:
     rows = ["| Rule | Level | Severity | What it flags | Overlaps |", "|---|---|---|---|---|"]
     for rule in all_rules():
         overlap = ", ".join(
-            [*(f"credo {c}" for c in rule.credo), *(f"sobelow {s}" for s in rule.sobelow),
-             *(f"excellent_migrations `{e}`" for e in rule.excellent_migrations)]
+            [
+                *(f"credo {c}" for c in rule.credo),
+                *(f"sobelow {s}" for s in rule.sobelow),
+                *(f"excellent_migrations `{e}`" for e in rule.excellent_migrations),
+            ]
         )
         title = rule.title.replace("|", "\\|")
         level = f"L{rule.level} {LEVEL_TITLES[rule.level]}"

@@ -1,7 +1,8 @@
 """The bundled example's full JSON report, byte for byte: any change in what Ladder says about a
 known project shows up here as a reviewable diff of tests/golden/examples_shop.json.
 
-Regenerate after an intended change with:  LADDER_UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py
+Regenerate after an intended change with:
+    LADDER_UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The README is part of the product: its Quick start, rule table and config example must be true."""
+"""The README is part of the product: its Quick start, rule table and config example are true."""
 
 from __future__ import annotations
 
