@@ -14,9 +14,9 @@ from tree_sitter import Node
 
 from checks import elixir
 from checks.context import FileContext
-from checks.model import Finding, Rule, Severity
+from checks.model import FileKind, Finding, Rule, Severity
 
-LIB = frozenset({"lib"})
+LIB: frozenset[FileKind] = frozenset({"lib"})
 
 # Types whose presence says nothing about the value.
 VAGUE_TYPES = ("any", "term")
@@ -24,28 +24,42 @@ VAGUE_TYPES = ("any", "term")
 # Built-in and standard-library type names: a return type built only from these is "concrete"
 # enough to judge whether it mentions an error variant.
 BUILTIN_TYPES = frozenset(
-    """any term atom map struct tuple integer float number boolean binary bitstring list
-    nonempty_list maybe_improper_list pid port reference fun function module mfa node timeout
-    no_return none keyword char charlist iodata iolist byte arity identifier pos_integer
-    neg_integer non_neg_integer nil string""".split()
+    (
+        *("any", "term", "atom", "map", "struct", "tuple", "integer", "float", "number"),
+        *("boolean", "binary", "bitstring", "list", "nonempty_list", "maybe_improper_list"),
+        *("pid", "port", "reference", "fun", "function", "module", "mfa", "node", "timeout"),
+        *("no_return", "none", "keyword", "char", "charlist", "iodata", "iolist", "byte"),
+        *("arity", "identifier", "pos_integer", "neg_integer", "non_neg_integer", "nil"),
+        "string",
+    )
 )
 
 
 def _missing_spec(ctx: FileContext) -> Iterator[Finding]:
     for module in ctx.modules:
+        if _quoted(ctx, module):
+            continue
         for function in module.functions:
-            if not function.public or function.impl:
+            # Guards are macros that expand inside `when`; they are not specced (the stdlib's
+            # are not either), and the rule's contract is "public def/defmacro".
+            if not function.public or function.impl or function.kind == "defguard":
                 continue
             missing = [a for a in function.arities if (function.name, a) not in module.specs]
             if not missing:
                 continue
             names = ", ".join(f"{function.name}/{a}" for a in missing)
             verb = "has" if len(missing) == 1 else "have"
+            # The first clause that defines a missing arity (`def f(a)` then `def f(a, b)`
+            # with only f/1 specced points at the second).
+            anchor = next(
+                (c.node for c in function.clauses if c.min_arity <= missing[0] <= c.max_arity),
+                function.node,
+            )
             yield ctx.finding(
                 SPEC_MISSING,
-                function.node,
+                anchor,
                 f"public {function.kind} {names} {verb} no @spec",
-                end_line=elixir.line_of(function.node),
+                end_line=elixir.line_of(anchor),
                 fix=f"add `@spec {function.name}(...) :: ...` above the first clause",
             )
 
@@ -53,10 +67,13 @@ def _missing_spec(ctx: FileContext) -> Iterator[Finding]:
 def _vague_types(ctx: FileContext) -> Iterator[Finding]:
     allowed = set(ctx.param(SPEC_VAGUE, "allow"))
     for spec in ctx.index.attributes("spec"):
+        raw = spec.text or b""
+        if b"any" not in raw and b"term" not in raw:
+            continue  # cheap: most specs never mention either name
         key = elixir.spec_key(spec)
         if key is not None and (f"{key[0]}/{key[1]}" in allowed or key[0] in allowed):
             continue
-        for node in elixir.walk(spec):
+        for node in _type_positions(spec):
             name = _type_call_name(node)
             if name in VAGUE_TYPES and name not in allowed:
                 label = f"{key[0]}/{key[1]}" if key else "this function"
@@ -66,6 +83,47 @@ def _vague_types(ctx: FileContext) -> Iterator[Finding]:
                     f"@spec of {label} uses `{name}()`, which says nothing about the value",
                     fix="name the concrete type (map(), String.t(), MyStruct.t(), ...)",
                 )
+
+
+def _type_positions(spec: Node) -> Iterator[Node]:
+    """Every node of a spec that is a type: the parameter and return types and the `when`
+    bounds, but not the function's own name (`@spec term() :: String.t()` names a function
+    `term`), nor a bound that only declares a type variable (`when a: term()` makes the spec
+    generic, which is precise, not vague)."""
+    value = elixir.attribute_value(spec)
+    if value is None:
+        return
+    bounds: Node | None = None
+    if _operator(value) == "when":
+        bounds = value.child_by_field_name("right")
+        value = value.child_by_field_name("left") or value
+    if _operator(value) != "::":
+        yield from elixir.walk(value)
+    else:
+        head = value.child_by_field_name("left")
+        if head is not None and head.type == "call" and elixir.local_name(head) is not None:
+            for arg in elixir.call_args(head):
+                yield from elixir.walk(arg)
+        elif head is not None and head.type != "identifier":
+            yield from elixir.walk(head)
+        result = value.child_by_field_name("right")
+        if result is not None:
+            yield from elixir.walk(result)
+    if bounds is None:
+        return
+    pairs = elixir.keyword_pairs(bounds)
+    if not pairs:
+        yield from elixir.walk(bounds)
+    for bound in pairs.values():
+        if _type_call_name(bound) not in VAGUE_TYPES:
+            yield from elixir.walk(bound)
+
+
+def _operator(node: Node) -> str | None:
+    if node.type != "binary_operator":
+        return None
+    op = node.child_by_field_name("operator")
+    return op.type if op is not None else None
 
 
 def _type_call_name(node: Node) -> str | None:
@@ -80,9 +138,21 @@ def _type_call_name(node: Node) -> str | None:
 
 
 def _error_variant(ctx: FileContext) -> Iterator[Finding]:
+    if ":error" not in ctx.text:
+        return
     for module in ctx.modules:
         for function in module.functions:
             if not function.public:
+                continue
+            # The specs that could be wrong come first (cheap); the function's returns are
+            # only followed when one of them lacks an error variant.
+            suspects = [
+                (arity, spec)
+                for arity in function.arities
+                for spec in module.specs.get((function.name, arity), [])
+                if _lacks_error_variant(spec)
+            ]
+            if not suspects:
                 continue
             returns_error = [
                 expr
@@ -92,21 +162,23 @@ def _error_variant(ctx: FileContext) -> Iterator[Finding]:
             ]
             if not returns_error:
                 continue
-            for arity in function.arities:
-                for spec in module.specs.get((function.name, arity), []):
-                    result = _return_type(spec)
-                    if result is None or not _judgeable(result):
-                        continue
-                    if "error" in elixir.text(result).lower():
-                        continue
-                    yield ctx.finding(
-                        SPEC_NO_ERROR,
-                        spec,
-                        f"{function.name}/{arity} returns `{elixir.text(returns_error[0])}` "
-                        f"(line {elixir.line_of(returns_error[0])}) but its @spec has no "
-                        "error variant",
-                        fix="add `| {:error, reason}` to the return type",
-                    )
+            for arity, spec in suspects:
+                yield ctx.finding(
+                    SPEC_NO_ERROR,
+                    spec,
+                    f"{function.name}/{arity} returns `{elixir.text(returns_error[0])}` "
+                    f"(line {elixir.line_of(returns_error[0])}) but its @spec has no "
+                    "error variant",
+                    fix="add `| {:error, reason}` to the return type",
+                )
+
+
+def _lacks_error_variant(spec: Node) -> bool:
+    """A judgeable return type (see `_judgeable`) that never mentions an error."""
+    result = _return_type(spec)
+    if result is None or "error" in elixir.text(result).lower():
+        return False
+    return _judgeable(result)
 
 
 def _return_type(spec: Node) -> Node | None:
@@ -138,8 +210,10 @@ def _judgeable(result: Node) -> bool:
 
 def _struct_type(ctx: FileContext) -> Iterator[Finding]:
     for module in ctx.modules:
+        if _quoted(ctx, module):
+            continue
         struct = module.local_calls("defstruct", "schema", "embedded_schema")
-        if not struct or "t" in module.types:
+        if not struct or _exports_t(module):
             continue
         what = elixir.local_name(struct[0])
         yield ctx.finding(
@@ -151,6 +225,23 @@ def _struct_type(ctx: FileContext) -> Iterator[Finding]:
         )
 
 
+def _exports_t(module: elixir.Module) -> bool:
+    """`@type t` or `@opaque t` (any arity); a private `@typep t` cannot be named by callers."""
+    node = module.types.get("t")
+    return node is not None and elixir.attribute_name(node) != "typep"
+
+
+def _quoted(ctx: FileContext, module: elixir.Module) -> bool:
+    """A `defmodule` inside `quote` is a template expanded elsewhere, not a module of this
+    file (credo's checks skip `quote` bodies too)."""
+    if not ctx.index.calls_named("quote"):
+        return False
+    return any(
+        anc.type == "call" and elixir.local_name(anc) == "quote"
+        for anc in elixir.ancestors(module.node)
+    )
+
+
 SPEC_MISSING = Rule(
     id="L4.spec-missing",
     severity=Severity.WARNING,
@@ -159,7 +250,7 @@ SPEC_MISSING = Rule(
         "Every public function and macro needs a @spec for each arity it defines (default "
         "arguments add arities). Specs are the contract callers read, what Dialyzer and the "
         "1.18+ type checker verify, and what ExDoc shows. Callbacks marked `@impl` take their "
-        "types from the behaviour and are exempt, as is `defdelegate`."
+        "types from the behaviour and are exempt, as are `defdelegate` and `defguard`."
     ),
     bad_example=(
         "defmodule Shop.Accounts do\n"
@@ -188,7 +279,8 @@ SPEC_VAGUE = Rule(
         "`any()` and `term()` accept everything, so a spec built on them documents nothing "
         "and lets the type checker prove nothing. Name the concrete type. Functions that truly "
         "take anything (an `inspect`-like helper) can be listed in the rule's `allow` "
-        "parameter as `name` or `name/arity`."
+        "parameter as `name` or `name/arity`. A bound such as `when a: term()` only declares "
+        "a type variable (the spec is generic, which is precise) and is not reported."
     ),
     bad_example=(
         "defmodule Shop.Cart do\n"
@@ -245,13 +337,11 @@ STRUCT_TYPE = Rule(
     explanation=(
         "A module that defines a struct (`defstruct`, or an Ecto `schema`/`embedded_schema`) "
         "should export `@type t` so other specs can say `MyStruct.t()` instead of `map()` or "
-        "`%MyStruct{}` (which creates compile-time dependencies)."
+        "`%MyStruct{}` (which creates compile-time dependencies). `@type t(a)` and "
+        "`@opaque t` count; a private `@typep t` does not, since callers cannot name it."
     ),
     bad_example=(
-        "defmodule Shop.Item do\n"
-        '  @moduledoc "An item."\n'
-        "  defstruct [:sku, :price]\n"
-        "end\n"
+        'defmodule Shop.Item do\n  @moduledoc "An item."\n  defstruct [:sku, :price]\nend\n'
     ),
     good_example=(
         "defmodule Shop.Item do\n"
