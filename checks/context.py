@@ -43,6 +43,9 @@ class FileContext:
     line_length: int = 98
     # The UTF-8 bytes the tree was parsed from (tree-sitter positions index these).
     source: bytes = b""
+    # Per-file analyses shared by several rules of one area (e.g. the migration model), keyed by
+    # a name the area owns. Lives and dies with the context, so nothing leaks across files.
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(
