@@ -43,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="review Elixir files or a git diff")
     check.add_argument("paths", nargs="*", type=Path, help="files or directories (default: .)")
-    check.add_argument("--diff", metavar="BASE", help="review only what changed since git ref BASE")
+    check.add_argument(
+        "--diff", metavar="BASE", help="review only what changed since git ref BASE"
+    )
     check.add_argument(
         "--filter",
         choices=("added", "file", "all"),
@@ -161,7 +163,7 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
         findings=shown,
         skipped_files=collected.skipped,
         outside_diff=outside,
-        notes=[*notes, *([formatter.advisory] if formatter.advisory else [])],
+        notes=notes,
     )
     display = workspace.display
     if args.fmt == "json":

@@ -51,7 +51,7 @@ def parse_patch(patch: str, path: str = "") -> FileChange:
     change = FileChange(path=path)
     new_line = 0
     in_hunk = False
-    for raw in patch.splitlines():
+    for raw in _lines(patch):
         m = _HUNK.match(raw)
         if m is not None:
             new_line = int(m.group(3))
@@ -87,7 +87,7 @@ def parse_unified_diff(diff: str) -> dict[str, FileChange]:
         old_path: str | None = None
         new_path: str | None = None
         status = "modified"
-        for line in block.splitlines():
+        for line in _lines(block):
             if line.startswith("@@"):
                 break
             if line.startswith("--- "):
@@ -99,15 +99,15 @@ def parse_unified_diff(diff: str) -> dict[str, FileChange]:
             elif line.startswith("deleted file mode"):
                 status = "removed"
             elif line.startswith("rename from "):
-                old_path = line[len("rename from ") :]
+                old_path = _unquote(line[len("rename from ") :])
                 status = "renamed"
             elif line.startswith("rename to "):
-                new_path = line[len("rename to ") :]
+                new_path = _unquote(line[len("rename to ") :])
         if new_path is None:
-            header = re.match(r"diff --git a/(.*) b/(.*)", block.splitlines()[0])
+            header = _HEADER.match(_lines(block)[0])
             if header is None:
                 continue
-            new_path = header.group(2)
+            new_path = _strip_prefix(header.group(1))
         if status == "removed" or new_path == "/dev/null":
             continue
         change = parse_patch(block, new_path)
@@ -117,10 +117,48 @@ def parse_unified_diff(diff: str) -> dict[str, FileChange]:
     return changes
 
 
+def _lines(text: str) -> list[str]:
+    """Split on newlines only: `str.splitlines` also splits on form feeds, U+2028 and other
+    separators that may sit inside a source line, which would shift every later line number."""
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
+# `diff --git a/x b/x` or, for names git had to quote, `diff --git "a/x" "b/x"`.
+_HEADER = re.compile(r'diff --git (?:"a/.*"|a/.*) ("b/.*"|b/.*)$')
+_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
+def _unquote(path: str) -> str:
+    """Undo git's C-style quoting (`"caf\\303\\251.ex"`, used for non-ASCII and special
+    characters unless core.quotePath is off) so the path names the real file."""
+    path = path.rstrip("\t\r")
+    if len(path) < 2 or not (path.startswith('"') and path.endswith('"')):
+        return path
+    body = path[1:-1]
+    out = bytearray()
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if c != "\\" or i + 1 == len(body):
+            out += c.encode("utf-8", "surrogateescape")
+            i += 1
+            continue
+        nxt = body[i + 1]
+        octal = body[i + 1 : i + 4]
+        if len(octal) == 3 and all(ch in "01234567" for ch in octal):
+            out.append(int(octal, 8) & 0xFF)
+            i += 4
+        elif nxt in _ESCAPES:
+            out.append(_ESCAPES[nxt])
+            i += 2
+        else:
+            out += nxt.encode("utf-8", "surrogateescape")
+            i += 2
+    return out.decode("utf-8", errors="replace")
+
+
 def _strip_prefix(path: str) -> str:
-    path = path.strip()
-    if path.startswith('"') and path.endswith('"'):
-        path = path[1:-1]
+    path = _unquote(path.strip("\n").rstrip("\t\r "))
     if path.startswith(("a/", "b/")):
         return path[2:]
     return path

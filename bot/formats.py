@@ -40,7 +40,9 @@ def _paint(text: str, style: str, color: bool) -> str:
     return f"{_COLORS[style]}{text}{_RESET}" if color else text
 
 
-def render_text(result: LadderResult, *, display: Display = _identity, color: bool = False) -> str:
+def render_text(
+    result: LadderResult, *, display: Display = _identity, color: bool = False
+) -> str:
     out: list[str] = []
     for path, group in groupby(result.findings, key=lambda f: f.path):
         out.append(_paint(display(path), "bold", color))
@@ -71,7 +73,8 @@ def render_text(result: LadderResult, *, display: Display = _identity, color: bo
     for level in LEVELS:
         info = result.levels[level]
         label = f"  L{level}  {LEVEL_TITLES[level]:<17}"
-        status = _paint(info.status.ljust(7), info.status, color)
+        # Pad outside the colour codes so that a row without detail ends without spaces.
+        status = _paint(info.status, info.status, color) + " " * (7 - len(info.status))
         detail = ""
         if info.findings:
             plural = "s" if info.findings != 1 else ""
@@ -106,8 +109,9 @@ def render_json(result: LadderResult, *, display: Display = _identity) -> str:
         skipped["path"] = display(skipped["path"])
     # One finding per line: readable, diff-friendly, and it keeps json's fast C encoder (the
     # indenting encoder is pure Python and cost a fifth of a large review's run time).
-    head = json.dumps({k: v for k, v in data.items() if k not in ("findings", "skipped")},
-                      indent=2)
+    head = json.dumps(
+        {k: v for k, v in data.items() if k not in ("findings", "skipped")}, indent=2
+    )
     return (
         head[: head.rindex("}")].rstrip()
         + ",\n"
@@ -238,7 +242,11 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-_WORKFLOW_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTICE: "notice"}
+_WORKFLOW_LEVEL = {
+    Severity.ERROR: "error",
+    Severity.WARNING: "warning",
+    Severity.NOTICE: "notice",
+}
 
 
 def render_github(result: LadderResult, *, display: Display = _identity) -> str:

@@ -21,7 +21,8 @@ the pull request's BASE branch so a pull request cannot switch off its own revie
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, cast
@@ -60,6 +61,29 @@ class ConfigError(ValueError):
     """The config is invalid; the message names the key and what was expected."""
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that rejects a key given twice in one mapping: PyYAML keeps the last value
+    silently, so a second `rules:` block would quietly discard the first one."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Hashable, int] = {}
+        for key_node, _value in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *defaults` may legitimately be overridden key by key
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):
+                continue  # SafeConstructor reports unhashable keys itself
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key!r} (first given on line {seen[key]})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
 def find_config(root: Path) -> Path | None:
     for name in CONFIG_LOCATIONS:
         candidate = root / name
@@ -86,7 +110,7 @@ def parse(data: bytes | str, *, source: str = ".github/ladder.yml") -> Config:
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{source}: not valid UTF-8 ({exc.reason})") from exc
     try:
-        loaded = yaml.safe_load(data)
+        loaded = yaml.load(data, Loader=_StrictLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" (line {where.line + 1}, column {where.column + 1})" if where else ""
@@ -123,7 +147,9 @@ def _build(raw: dict[Any, Any], source: str) -> Config:
             raise ConfigError(f"filter: expected added, file or all, got {mode!r}")
         values["filter"] = cast(FilterMode, mode)
     if "max_inline_comments" in raw:
-        values["max_inline_comments"] = _int(raw["max_inline_comments"], "max_inline_comments", 0, 100)
+        values["max_inline_comments"] = _int(
+            raw["max_inline_comments"], "max_inline_comments", 0, 100
+        )
     if "review_drafts" in raw:
         values["review_drafts"] = _bool(raw["review_drafts"], "review_drafts")
     return Config(**values)
@@ -133,9 +159,7 @@ def _no_unknown(raw: Mapping[Any, Any], allowed: Sequence[str], prefix: str) -> 
     for key in raw:
         if key not in allowed:
             where = f"{prefix}{key}"
-            raise ConfigError(
-                f"{where}: unknown key (expected one of: {', '.join(allowed)})"
-            )
+            raise ConfigError(f"{where}: unknown key (expected one of: {', '.join(allowed)})")
 
 
 def _int(value: Any, key: str, low: int, high: int) -> int:
@@ -171,58 +195,84 @@ def _severity_word(value: Any, key: str) -> str:
     raise ConfigError(f"{key}: expected off, notice, warning or error, got {value!r}")
 
 
+@dataclass(frozen=True)
+class _Partial:
+    """What one `rules:` entry says about a rule; None means "not said", so an entry that only
+    tunes parameters does not switch back on a rule that a glob switched off."""
+
+    enabled: bool | None = None
+    severity: Severity | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
 def _rules(raw: Any) -> dict[str, RuleSetting]:
+    """Globs apply first (in file order), exact ids last: the most specific entry wins whatever
+    the order of the keys, so `L6.*: off` next to `L6.log-level: error` means what it says."""
     if not isinstance(raw, dict):
         raise ConfigError("rules: expected a mapping of rule id to off/notice/warning/error")
     known = all_rules()
-    settings: dict[str, RuleSetting] = {}
+    entries: list[tuple[bool, str, Any, list[Rule]]] = []
     for key, value in raw.items():
         if not isinstance(key, str):
             raise ConfigError(f"rules: rule ids are strings, got {key!r}")
         matched = [r for r in known if fnmatchcase(r.id, key)]
         if not matched:
             raise ConfigError(f"rules.{key}: no such rule (see `ladder rules`)")
+        exact = any(r.id == key for r in matched)
+        entries.append((exact, key, value, matched))
+    partials: dict[str, _Partial] = {}
+    for _exact, key, value, matched in sorted(entries, key=lambda entry: entry[0]):
         for rule in matched:
-            settings[rule.id] = _merge(settings.get(rule.id), _rule_setting(rule, key, value))
-    return settings
+            partials[rule.id] = _merge(partials.get(rule.id), _rule_setting(rule, key, value))
+    return {
+        rule_id: RuleSetting(
+            enabled=p.enabled if p.enabled is not None else True,
+            severity=p.severity,
+            params=p.params,
+        )
+        for rule_id, p in partials.items()
+    }
 
 
-def _merge(old: RuleSetting | None, new: RuleSetting) -> RuleSetting:
+def _merge(old: _Partial | None, new: _Partial) -> _Partial:
     if old is None:
         return new
-    return RuleSetting(
-        enabled=new.enabled,
+    return _Partial(
+        enabled=new.enabled if new.enabled is not None else old.enabled,
         severity=new.severity or old.severity,
         params={**old.params, **new.params},
     )
 
 
-def _rule_setting(rule: Rule, key: str, value: Any) -> RuleSetting:
+def _rule_setting(rule: Rule, key: str, value: Any) -> _Partial:
     where = f"rules.{key}"
     if not isinstance(value, dict):
         return _from_word(_severity_word(value, where))
-    setting = RuleSetting()
+    word: _Partial | None = None
+    enabled: bool | None = None
     params: dict[str, Any] = {}
     for name, item in value.items():
         if name == "severity":
-            setting = _from_word(_severity_word(item, f"{where}.severity"))
+            word = _from_word(_severity_word(item, f"{where}.severity"))
         elif name == "enabled":
-            if not _bool(item, f"{where}.enabled"):
-                setting = RuleSetting(enabled=False)
+            enabled = _bool(item, f"{where}.enabled")
         elif name in rule.params:
             params[name] = _param(rule.params[name], item, f"{where}.{name}")
         else:
-            allowed = ", ".join(["severity", "enabled", *rule.params]) or "severity, enabled"
+            allowed = ", ".join(["severity", "enabled", *rule.params])
             raise ConfigError(f"{where}.{name}: unknown parameter (expected one of: {allowed})")
-    return RuleSetting(enabled=setting.enabled, severity=setting.severity, params=params)
+    if enabled is None and word is not None:
+        enabled = word.enabled
+    severity = word.severity if word is not None else None
+    return _Partial(enabled=enabled, severity=severity, params=params)
 
 
-def _from_word(word: str) -> RuleSetting:
+def _from_word(word: str) -> _Partial:
     if word == "off":
-        return RuleSetting(enabled=False)
+        return _Partial(enabled=False)
     if word == "on":
-        return RuleSetting()
-    return RuleSetting(severity=Severity(word))
+        return _Partial(enabled=True)
+    return _Partial(enabled=True, severity=Severity(word))
 
 
 _PARAM_CHECKS: dict[type, Callable[[Any], bool]] = {
@@ -239,11 +289,13 @@ def _param(default: Any, value: Any, key: str) -> Any:
         if not isinstance(value, list):
             raise ConfigError(f"{key}: expected a list, got {value!r}")
         sample = next(iter(default), None)
-        if sample is not None:
-            check = _PARAM_CHECKS.get(type(sample), lambda v: True)
-            bad = [v for v in value if not check(v)]
+        item_check = _PARAM_CHECKS.get(type(sample)) if sample is not None else None
+        if item_check is not None:
+            bad = [v for v in value if not item_check(v)]
             if bad:
-                raise ConfigError(f"{key}: expected {type(sample).__name__} items, got {bad[0]!r}")
+                raise ConfigError(
+                    f"{key}: expected {type(sample).__name__} items, got {bad[0]!r}"
+                )
         return tuple(value)
     check = _PARAM_CHECKS.get(type(default))
     if check is not None and not check(value):

@@ -59,7 +59,8 @@ class Collected:
 def find_root(paths: Sequence[Path], cwd: Path) -> Path:
     """The nearest ancestor (or self) of the first path that holds a mix.exs; without one, the
     current directory (or the given directory, when it lies outside the current one)."""
-    start = (paths[0] if paths else cwd).resolve()
+    # realpath, unlike Path.resolve on Python 3.11, does not raise on a symlink loop.
+    start = Path(os.path.realpath(paths[0] if paths else cwd))
     if not start.is_dir():
         start = start.parent
     for candidate in (start, *start.parents):
@@ -107,6 +108,7 @@ class Workspace:
                 raise WorkspaceError(f"{given}: no such file or directory")
             for candidate in self._walk(given, out):
                 self._add(candidate, out, seen, changed=True)
+        self._add_test_context(out, seen)
         return out
 
     def _walk(self, given: Path, out: Collected) -> Iterable[Path]:
@@ -128,43 +130,55 @@ class Workspace:
 
     def _skip(self, path: Path, reason: str, out: Collected) -> None:
         try:
-            rel = path.absolute().relative_to(self.root).as_posix()
+            rel = Path(os.path.normpath(path.absolute())).relative_to(self.root).as_posix()
         except ValueError:
             rel = path.as_posix()
         out.skipped.append(SkippedFile(rel, reason))
 
     def _add(self, path: Path, out: Collected, seen: set[str], *, changed: bool) -> None:
-        absolute = path.absolute()
-        if path.is_symlink():
-            target = path.resolve()
-            if not _inside(target, self.root):
-                self._skip(path, "symlink pointing outside the project root", out)
-                return
+        """Prepare one file. Files that cannot be reviewed are listed in `skipped` when they were
+        asked for (changed); context files that cannot be read are simply left out."""
+        # normpath: `lib/../lib/a.ex` must become `lib/a.ex`, or kinds and test paths go wrong.
+        absolute = Path(os.path.normpath(path.absolute()))
         try:
             rel = absolute.relative_to(self.root).as_posix()
         except ValueError:
             rel = os.path.relpath(absolute, self.root).replace(os.sep, "/")
         if rel in seen or self.excluded(rel):
             return
+
+        def skip(reason: str) -> None:
+            if changed:
+                out.skipped.append(SkippedFile(rel, reason))
+
+        if path.is_symlink():
+            try:
+                target = path.resolve(strict=True)
+            except RuntimeError:  # Python 3.11 reports a symlink loop this way
+                skip("symlink loop")
+                return
+            except OSError as exc:
+                skip(f"broken symlink ({exc.strerror or exc})")
+                return
+            if not _inside(target, self.root):
+                skip("symlink pointing outside the project root")
+                return
         if not is_reviewable(rel):
-            out.skipped.append(SkippedFile(rel, "not an Elixir source or template file"))
+            skip("not an Elixir source or template file")
             return
         seen.add(rel)
         try:
             size = path.stat().st_size
             if size > MAX_BYTES:
-                out.skipped.append(
-                    SkippedFile(rel, f"file is {size:,} bytes, over the {MAX_BYTES:,}-byte limit")
-                )
+                skip(f"file is {size:,} bytes, over the {MAX_BYTES:,}-byte limit")
                 return
             data = path.read_bytes()
         except OSError as exc:
-            out.skipped.append(SkippedFile(rel, f"cannot read: {exc.strerror or exc}"))
+            skip(f"cannot read: {exc.strerror or exc}")
             return
         prepared = prepare(rel, data, self.config)
         if isinstance(prepared, SkippedFile):
-            if changed:
-                out.skipped.append(prepared)
+            skip(prepared.reason)
             return
         out.files.append(prepared)
         if changed:
@@ -178,9 +192,18 @@ class Workspace:
         try:
             self._git("rev-parse", "--verify", "--quiet", f"{base}^{{commit}}", what="git")
         except WorkspaceError as exc:
-            raise WorkspaceError(f"--diff {base}: not a commit in this repository ({exc})") from exc
+            raise WorkspaceError(
+                f"--diff {base}: not a commit in this repository ({exc})"
+            ) from exc
         diff = self._git(
-            "diff", "--no-color", "--no-ext-diff", "-M", "--relative", "-U0", base, "--",
+            "diff",
+            "--no-color",
+            "--no-ext-diff",
+            "-M",
+            "--relative",
+            "-U0",
+            base,
+            "--",
             what="git diff",
         )
         changes = parse_unified_diff(diff)
@@ -205,16 +228,22 @@ class Workspace:
                 if rel in out.changed:
                     lines = len(path.read_bytes().splitlines())
                     out.changes[rel] = whole_file_change(rel, lines)
-        # Context: tests and test support, so "has this module a test?" has an answer.
+        self._add_test_context(out, seen)
+        return out
+
+    def _add_test_context(self, out: Collected, seen: set[str]) -> None:
+        """Tests and test support not already under review, as context, so "has this module a
+        test?" has an answer when only part of the project is checked."""
         tests = self.config.paths.tests + self.config.paths.test_support
         for directory, dirnames, filenames in os.walk(self.root, followlinks=False):
-            dirnames[:] = [d for d in dirnames if d not in IGNORED_DIRS and not d.startswith(".")]
-            for name in filenames:
+            dirnames[:] = sorted(
+                d for d in dirnames if d not in IGNORED_DIRS and not d.startswith(".")
+            )
+            for name in sorted(filenames):
                 path = Path(directory) / name
                 rel = path.relative_to(self.root).as_posix()
                 if rel not in seen and is_reviewable(rel) and any_match(rel, tests):
                     self._add(path, out, seen, changed=False)
-        return out
 
     def _git(self, *args: str, what: str) -> str:
         try:
@@ -262,9 +291,11 @@ class Workspace:
         line_length = self.line_length(formatter)
         if formatter is not None:
             if formatter.plugins:
+                rewriting = [p for p in formatter.plugins if p not in _MARKUP_ONLY]
                 notes.append(
                     f"formatter plugins in .formatter.exs ({', '.join(formatter.plugins)}) "
                     "cannot run here: L1.format compares with plain `mix format`"
+                    + (", so its findings are notices" if rewriting else "")
                 )
             unknown = formatter.unknown_deps
             if unknown:
@@ -295,13 +326,18 @@ class Workspace:
         with helper:
             for options, members in groups:
                 batch = [(f.path, f.text) for f in members]
-                for (path, _), verdict in zip(batch, helper.check_many(batch, options), strict=True):
+                for (path, _), verdict in zip(
+                    batch, helper.check_many(batch, options), strict=True
+                ):
                     results[path] = verdict
             version = helper.version
         advisory = self._version_skew(version)
+        if advisory is not None:
+            notes.append(advisory)
         rewriting = [p for p in (formatter.plugins if formatter else ()) if p not in _MARKUP_ONLY]
         if advisory is None and rewriting:
-            advisory = f"advisory: formatter plugins {', '.join(rewriting)} were not run"
+            # The plugins note above already says they cannot run; this only re-grades L1.
+            advisory = "advisory: formatter plugins were not run"
         return FormatterRun(results=results, line_length=line_length, advisory=advisory)
 
     def _formatter_groups(
@@ -318,7 +354,9 @@ class Workspace:
                     continue
                 sub = read_formatter_exs(sub_file.read_text(encoding="utf-8", errors="replace"))
                 merged = tuple(
-                    dict.fromkeys(base.locals_without_parens + sub.options().locals_without_parens)
+                    dict.fromkeys(
+                        base.locals_without_parens + sub.options().locals_without_parens
+                    )
                 )
                 prefix = directory.relative_to(self.root).as_posix().rstrip("/") + "/"
                 subdirs.append((prefix, FormatterOptions(line_length, merged)))

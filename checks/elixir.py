@@ -121,6 +121,8 @@ def arguments_node(node: Node) -> Node | None:
             if child.type == "arguments":
                 return child
         return None
+    if node.named_child_count < 2:
+        return None
     second = node.named_child(1)
     if second is not None and second.type == "arguments":
         return second
@@ -308,7 +310,8 @@ def error_nodes(root: Node) -> list[Node]:
 # A local call's target is an identifier at the very start of the call node. Reading it from
 # the source with a regex costs a third of asking tree-sitter for the target node and its text
 # (measured: the index's name grouping was a third of a review's Python time).
-_LOCAL_TARGET = re.compile(rb"([a-z_][A-Za-z0-9_]*[?!]?)(?=\s*[^.\s]|\s*$|\s*\.\.)")
+# Possessive quantifiers: backtracking into `user` of `user.name` must not yield a call "use".
+_LOCAL_TARGET = re.compile(rb"([a-z_][A-Za-z0-9_]*+[?!]?+)(?=\s*[^.\s]|\s*$|\s*\.\.)")
 
 
 @dataclass

@@ -62,6 +62,8 @@ class Review:
     not_run: dict[str, str]  # rule id -> why it could not run (e.g. needs elixir)
     disabled: set[str]
     files_reviewed: int
+    # Every rule the review considered (run, disabled or unable to run), by id.
+    rule_ids: frozenset[str] = frozenset()
     notes: list[str] = field(default_factory=list)
 
 
@@ -143,6 +145,7 @@ def review(
         not_run=not_run,
         disabled=disabled,
         files_reviewed=len(changed_set & {f.path for f in files}),
+        rule_ids=frozenset(r.id for r in universe),
     )
 
 
@@ -255,12 +258,12 @@ def verdict(
     Skipped levels do not block the climb: they were not verified, and the report says so.
     """
     shown = list(findings if findings is not None else review.findings)
-    universe = all_rules()
+    universe = review.rule_ids or frozenset(r.id for r in all_rules())
     levels: dict[int, LevelResult] = {}
     for level in LEVELS:
         mine = [f for f in shown if f.level == level]
         blocking = sum(1 for f in mine if f.severity.blocks)
-        rule_ids = {r.id for r in universe if r.level == level}
+        rule_ids = {r for r in universe if int(r[1]) == level}
         ran = rule_ids - review.disabled - set(review.not_run)
         missing = sorted(rule_ids & set(review.not_run))
         status: LevelStatus
