@@ -168,8 +168,12 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
 
 
 def _with_config(finding: Finding, config: Config, rule: Rule) -> Finding:
-    severity = config.severity(rule)
-    return finding if finding.severity == severity else replace(finding, severity=severity)
+    """Apply the repo's severity for the rule; without one, a rule's own per-finding severity
+    (e.g. sobelow-style confidence: high is an error, medium a warning) stands."""
+    configured = config.setting(rule.id).severity
+    if configured is None or finding.severity == configured:
+        return finding
+    return replace(finding, severity=configured)
 
 
 def _run_files(
