@@ -21,6 +21,15 @@ if TYPE_CHECKING:
     from checks.formatter import FormatResult
 
 
+def split_lines(text: str) -> list[str]:
+    """Split on "\n" only (a trailing "\r" is dropped): `str.splitlines` also breaks on form
+    feeds, U+2028 and friends, which would shift every later line number."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
 @dataclass(frozen=True)
 class SourceFile:
     """A file ready to review: decoded text, its kind, and why it may be partial."""
@@ -83,8 +92,9 @@ class FileContext:
 
     @cached_property
     def lines(self) -> list[str]:
-        """The file's lines without their line endings (index 0 is line 1)."""
-        return self.text.splitlines()
+        """The file's lines without their line endings (index 0 is line 1), numbered as
+        tree-sitter and editors number them."""
+        return split_lines(self.text)
 
     @cached_property
     def index(self) -> elixir.Index:
