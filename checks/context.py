@@ -6,10 +6,10 @@ rules dispatch on, the module model and the lines are all computed at most once,
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tree_sitter import Node, Tree
 
@@ -19,6 +19,9 @@ from checks.model import FileKind, Finding, Rule, Severity
 
 if TYPE_CHECKING:
     from checks.formatter import FormatResult
+
+
+T = TypeVar("T")
 
 
 def split_lines(text: str) -> list[str]:
@@ -112,6 +115,13 @@ class FileContext:
 
     def param(self, rule: Rule, name: str) -> Any:
         return self.config.param(rule, name)
+
+    def shared(self, key: str, factory: Callable[[], T]) -> T:
+        """`factory()` computed once per file and shared by every rule that asks for `key`."""
+        if key not in self.memo:
+            self.memo[key] = factory()
+        value: T = self.memo[key]
+        return value
 
     def finding(
         self,

@@ -510,9 +510,10 @@ class Module:
 def function_head(def_call: Node) -> tuple[str, Node | None, list[Node], Node | None] | None:
     """Split the first argument of a def into (name, head, params, guard); None if malformed."""
     args = call_args(def_call)
-    if not args:
-        return None
-    head = args[0]
+    return _split_head(args[0]) if args else None
+
+
+def _split_head(head: Node) -> tuple[str, Node | None, list[Node], Node | None] | None:
     guard: Node | None = None
     if head.type == "binary_operator":
         op = head.child_by_field_name("operator")
@@ -537,16 +538,20 @@ def _is_default(param: Node) -> bool:
     return op is not None and op.type == "\\\\"
 
 
-def parse_clause(def_call: Node) -> FunctionClause | None:
-    kind = local_name(def_call)
+def parse_clause(def_call: Node, kind: str | None = None) -> FunctionClause | None:
+    """The clause a def/defp/... call defines; `kind` may be passed when already known."""
+    kind = kind or local_name(def_call)
     if kind not in DEF_KINDS:
         return None
-    head = function_head(def_call)
+    args = call_args(def_call)
+    head = _split_head(args[0]) if args else None
     if head is None:
         return None
     name, head_node, params, guard = head
-    defaults = sum(1 for p in params if _is_default(p))
-    body: Node | None = do_block(def_call) or inline_do(def_call)
+    defaults = sum(1 for p in params if p.type == "binary_operator" and _is_default(p))
+    body: Node | None = do_block(def_call)
+    if body is None and len(args) > 1 and args[-1].type == "keywords":
+        body = keyword_pairs(args[-1]).get("do")
     return FunctionClause(
         kind=kind,
         name=name,
@@ -620,7 +625,7 @@ def modules(index: Index) -> list[Module]:
                 parent = by_node[anc.id]
                 break
         full = name if parent is None or name.startswith(":") else f"{parent.name}.{name}"
-        module = _build_module(full, node, block_statements(block), parent)
+        module = _build_module(full, node, block_statements(block), parent, index.source)
         by_node[node.id] = module
         result.append(module)
     return result
@@ -631,15 +636,30 @@ def _inside_quote(node: Node) -> bool:
     return any(anc.type == "call" and local_name(anc) == "quote" for anc in ancestors(node))
 
 
-def _build_module(name: str, node: Node, statements: list[Node], parent: Module | None) -> Module:
+_STATEMENT_LEAD = re.compile(rb"@?[a-z_][A-Za-z0-9_]*+")
+
+
+def _build_module(
+    name: str, node: Node, statements: list[Node], parent: Module | None, source: bytes
+) -> Module:
     module = Module(name=name, node=node, statements=statements, functions=[], parent=parent)
     pending_doc: Node | None = None
     pending_impl = False
     pending_specs: list[Node] = []
     last: Function | None = None
     for stmt in statements:
-        attr = attribute_name(stmt)
-        if attr is not None:
+        # Reading the leading token from the source is several times cheaper than asking
+        # tree-sitter for operator/operand/target nodes, and most statements are defs or attrs.
+        start = stmt.start_byte
+        lead = _STATEMENT_LEAD.match(source, start)
+        if lead is None:
+            # `@ doc "..."` (unformatted) still is an attribute; nothing else matters here.
+            attr = attribute_name(stmt)
+            token = b"@" + attr.encode() if attr is not None else b""
+        else:
+            token = lead.group(0)
+            attr = token[1:].decode() if token.startswith(b"@") else None
+        if attr is not None and stmt.type == "unary_operator":
             if attr == "moduledoc" and module.moduledoc is None:
                 module.moduledoc = stmt
             elif attr == "doc":
@@ -657,7 +677,10 @@ def _build_module(name: str, node: Node, statements: list[Node], parent: Module 
                 if tname is not None:
                     module.types.setdefault(tname, stmt)
             continue
-        clause = parse_clause(stmt) if stmt.type == "call" else None
+        kind = token.decode()
+        if kind not in DEF_KINDS or stmt.type != "call":
+            continue
+        clause = parse_clause(stmt, kind)
         if clause is None:
             continue
         if (

@@ -52,7 +52,7 @@ def _all_fields(node: Node) -> str | None:
     right = target.child_by_field_name("right") if target is not None else None
     fun = elixir.text(right) if right is not None else elixir.local_name(node)
     if fun == "__schema__":
-        args = sec.args(node)
+        args = elixir.call_args(node)
         if args and elixir.text(args[0]) in (":fields", ":dump"):
             return "__schema__(:fields)"
     return None

@@ -19,7 +19,6 @@ from typing import Any
 from tree_sitter import Node
 
 from checks import elixir
-from checks import security_support as sec
 from checks.context import FileContext, ProjectContext
 from checks.model import FileKind, Finding, Rule, Severity
 from checks.paths import any_match
@@ -34,7 +33,7 @@ def _plugs(pipeline: Node) -> dict[str, Node]:
     for stmt in elixir.block_statements(elixir.do_block(pipeline)):
         if elixir.local_name(stmt) != "plug":
             continue
-        args = sec.args(stmt)
+        args = elixir.call_args(stmt)
         if args and args[0].type in ("atom", "alias"):
             found.setdefault(elixir.text(args[0]).lstrip(":"), stmt)
     return found
@@ -43,13 +42,13 @@ def _plugs(pipeline: Node) -> dict[str, Node]:
 def _accepts_html(plug: Node | None) -> bool:
     if plug is None:
         return False
-    args = sec.args(plug)
+    args = elixir.call_args(plug)
     return len(args) > 1 and any(elixir.string_literal(n) == "html" for n in elixir.walk(args[1]))
 
 
 def _pipelines(ctx: FileContext) -> Iterator[tuple[str, Node, dict[str, Node]]]:
     for pipeline in ctx.index.calls_named("pipeline"):
-        args = sec.args(pipeline)
+        args = elixir.call_args(pipeline)
         if not args or elixir.do_block(pipeline) is None:
             continue
         yield elixir.text(args[0]), pipeline, _plugs(pipeline)
@@ -125,7 +124,7 @@ def _endpoint_line(ctx: FileContext) -> int:
         return 1
     calls = ctx.index.calls_named("config")
     for call in calls:
-        found = sec.args(call)
+        found = elixir.call_args(call)
         if len(found) > 1 and elixir.text(found[1]).endswith("Endpoint"):
             return elixir.line_of(call)
     return elixir.line_of(calls[0]) if calls else 1

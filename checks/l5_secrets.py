@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from tree_sitter import Node
 
 from checks import elixir
-from checks import security_support as sec
 from checks.context import FileContext
 from checks.model import FileKind, Finding, Rule, Severity
 from checks.paths import any_match
@@ -100,7 +99,7 @@ def _hardcoded(ctx: FileContext) -> Iterator[Finding]:
         return
     allowed = set(ctx.param(HARDCODED_SECRET, "allow_keys"))
     for call in ctx.index.calls_named("config"):
-        args = sec.arguments_of(call)
+        args = elixir.arguments_node(call)
         if args is None:
             continue
         for key, _pair, value in _pairs(args):
@@ -125,7 +124,7 @@ def _compile_time_env(ctx: FileContext) -> Iterator[Finding]:
     for call in ctx.index.remote_calls("System", *ENV_FUNCTIONS):
         if elixir.enclosing_def(call) is not None:
             continue  # a function body runs when called, not when the config is compiled
-        args = sec.args(call)
+        args = elixir.call_args(call)
         env = elixir.string_literal(args[0]) if args else None
         key = _config_key(call)
         secret = (env is not None and SECRET_ENV.search(env)) or (

@@ -48,7 +48,7 @@ def _sql_argument(call: Node) -> tuple[Node | None, str] | None:
             return sec.argument(call, 0), f"{module}.{fun}"
         return None
     if elixir.local_name(call) == "fragment":
-        args = sec.args(call)
+        args = elixir.call_args(call)
         return (args[0] if args else None), "fragment"
     return None
 

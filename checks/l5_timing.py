@@ -46,7 +46,7 @@ def _value_name(node: Node) -> str | None:
     """The name a compared value is known by: `token`, `user.token`, `params["token"]`."""
     if node.type == "identifier":
         return elixir.text(node)
-    if node.type == "call" and sec.arguments_of(node) is None:
+    if node.type == "call" and elixir.arguments_node(node) is None:
         target = node.child_by_field_name("target")
         right = target.child_by_field_name("right") if target is not None else None
         if target is not None and target.type == "dot" and right is not None:
@@ -153,7 +153,7 @@ def _finding(ctx: FileContext, at: Node, what: str, value: Node) -> Finding:
 
 def _fast_hash(ctx: FileContext) -> Iterator[Finding]:
     for call in ctx.index.remote_calls(":crypto", "hash", "mac", "hmac"):
-        args = sec.args(call)
+        args = elixir.call_args(call)
         for arg in args[1:]:
             name = _password_name(arg)
             if name is None:

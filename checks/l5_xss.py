@@ -78,7 +78,7 @@ def _raw_in_templates(ctx: FileContext) -> Iterator[Finding]:
             continue
         tree = sec.parse_expression(expr.code)
         for call in _raw_calls(tree.root_node):
-            args = sec.args(call)
+            args = elixir.call_args(call)
             if not args or elixir.is_literal(args[0]):
                 continue
             line, column = expr.position(call)

@@ -68,7 +68,7 @@ def _reading(node: Node, assigned: dict[str, Node]) -> Node | None:
     if node.type == "identifier":
         value = assigned.get(elixir.text(node))
         return _wall_call(value) if value is not None else None
-    if node.type == "call" and sec.arguments_of(node) is None:
+    if node.type == "call" and elixir.arguments_node(node) is None:
         return None  # a field such as `job.started_at`: stored, not measured here
     return _wall_call(node)
 
@@ -88,7 +88,7 @@ def _check(ctx: FileContext) -> Iterator[Finding]:
             pairs.append((node, left, right, "subtracts"))
     for module, fun in DIFFS:
         for call in ctx.index.remote_calls(module, fun):
-            args = sec.args(call)
+            args = elixir.call_args(call)
             if len(args) >= 2:
                 pairs.append((call, args[0], args[1], f"`{module}.{fun}` diffs"))
     for at, left, right, verb in sorted(pairs, key=lambda p: p[0].start_byte):

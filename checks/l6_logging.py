@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from tree_sitter import Node
 
 from checks import elixir
-from checks import security_support as sec
 from checks.context import FileContext
 from checks.model import FileKind, Finding, Rule, Severity
 from checks.paths import any_match
@@ -39,7 +38,7 @@ IO_FUNCTIONS = ("puts", "write", "warn")
 
 def _message(call: Node) -> Node | None:
     name = elixir.remote_name(call)
-    args = sec.args(call)
+    args = elixir.call_args(call)
     position = 1 if name is not None and name[1] == "log" else 0
     if len(args) <= position:
         return None

@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from tree_sitter import Node
 
 from checks import elixir
-from checks import security_support as sec
 from checks.context import FileContext
 from checks.model import FileKind, Finding, Rule, Severity
 
@@ -65,7 +64,7 @@ def _event_names(ctx: FileContext) -> Iterator[Finding]:
     starts: dict[tuple[str, ...], Node] = {}
     ends: dict[tuple[str, ...], set[str]] = defaultdict(set)
     for call in calls:
-        args = sec.args(call)
+        args = elixir.call_args(call)
         if not args:
             continue
         name = args[0]
@@ -123,7 +122,7 @@ def _event_names(ctx: FileContext) -> Iterator[Finding]:
 
 def _span_misuse(ctx: FileContext) -> Iterator[Finding]:
     for call in ctx.index.remote_calls(":telemetry", "span"):
-        args = sec.args(call)
+        args = elixir.call_args(call)
         if len(args) < 3:
             continue
         prefix, metadata, fun = args[0], args[1], args[2]
@@ -204,7 +203,7 @@ def _supervisors(ctx: FileContext) -> Iterator[Finding]:
 
 
 def _used(use: Node) -> str | None:
-    args = sec.args(use)
+    args = elixir.call_args(use)
     return elixir.text(args[0]) if args and args[0].type == "alias" else None
 
 

@@ -131,8 +131,10 @@ def review(
             log.exception("rule %s crashed in its project pass", rule.id)
             crashed.setdefault(rule.id, f"{type(exc).__name__}: {exc}")
             continue
-        for path in {f.path for f in produced}:
-            mine = [f for f in produced if f.path == path]
+        by_path: dict[str, list[Finding]] = {}
+        for f in produced:
+            by_path.setdefault(f.path, []).append(f)
+        for path, mine in by_path.items():
             kept, _used = suppress.apply(mine, suppressions.get(path, []), by_id)
             findings.extend(kept)
 

@@ -79,23 +79,6 @@ class ClauseFlow:
 # --- call arguments ---------------------------------------------------------------------
 
 
-def arguments_of(node: Node) -> Node | None:
-    """`elixir.arguments_node`, safe on a call with a target only (`conn.params`, `Mod.fun`):
-    the engine's indexed version raises IndexError there (tree-sitter's `named_child(1)`
-    raises instead of returning None)."""
-    if node.type == "call" and node.named_child_count < 2:
-        return None
-    return elixir.arguments_node(node)
-
-
-def args(node: Node) -> list[Node]:
-    """`elixir.call_args`, safe on field accesses (see `arguments_of`)."""
-    found = arguments_of(node)
-    if found is None:
-        return []
-    return [c for c in found.named_children if c.type != "comment"]
-
-
 # --- modules -----------------------------------------------------------------------------
 
 
@@ -116,7 +99,7 @@ def is_live(module: elixir.Module) -> bool:
 
 def _uses_kind(module: elixir.Module, kinds: tuple[str, ...]) -> bool:
     for use in module.uses():
-        found = args(use)
+        found = elixir.call_args(use)
         if len(found) >= 2 and found[1].type == "atom" and elixir.text(found[1]) in kinds:
             return True
     return False
@@ -149,7 +132,7 @@ def variables(node: Node) -> Iterator[Node]:
                 left = target.child_by_field_name("left")
                 if left is not None:
                     stack.append(left)  # `x.field`, `x.fun(...)`: only the receiver
-                args = arguments_of(current)
+                args = elixir.arguments_node(current)
                 if args is not None:
                     stack.append(args)
                 continue
@@ -173,7 +156,7 @@ def _is_variable(node: Node) -> bool:
 def conn_params_access(node: Node) -> Node | None:
     """The `conn.params` (or body/query/path params) read inside `node`, if any."""
     for n in elixir.walk(node):
-        if n.type != "call" or arguments_of(n) is not None:
+        if n.type != "call" or elixir.arguments_node(n) is not None:
             continue
         target = n.child_by_field_name("target")
         if target is None or target.type != "dot":
@@ -278,7 +261,7 @@ def _kind_from_uses(ctx: FileContext, module: elixir.Module) -> tuple[bool, bool
     for use in ctx.index.calls_named("use"):
         if not start <= use.start_byte < end or module_of(ctx, use) is not module:
             continue
-        found = args(use)
+        found = elixir.call_args(use)
         if not found:
             continue
         target = elixir.text(found[0])
@@ -371,13 +354,13 @@ def _high_source(node: Node, state: ClauseFlow) -> str | None:
         target = node.child_by_field_name("target")
         if target is not None and target.type == "dot":
             left = target.child_by_field_name("left")
-            if arguments_of(node) is None:  # field access `x.path`
+            if elixir.arguments_node(node) is None:  # field access `x.path`
                 return _high_source(left, state) if left is not None else None
             if left is None or left.type != "alias" or elixir.text(left) not in CARRIER_MODULES:
                 return None
         elif elixir.local_name(node) not in ("to_string", "hd", "elem"):
             return None
-        parts = args(node)
+        parts = elixir.call_args(node)
     elif kind == "binary_operator":
         op = node.child_by_field_name("operator")
         if op is None or op.type not in _CARRIER_OPERATORS:
@@ -579,7 +562,7 @@ def pipe_subject(call: Node) -> Node | None:
 
 def argument(call: Node, position: int) -> Node | None:
     """The argument at `position` counting a piped subject as argument 0."""
-    found = args(call)
+    found = elixir.call_args(call)
     subject = pipe_subject(call)
     if subject is not None:
         found = [subject, *found]
