@@ -38,7 +38,8 @@ defmodule Shop.Accounts do
   end
 
   def deactivate(user) do
-    unused_reason = "requested"
-    user |> User.changeset(%{active: false}) |> Repo.update()
+    user
+    |> User.changeset(%{active: false})
+    |> Repo.update()
   end
 end
