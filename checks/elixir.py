@@ -314,6 +314,14 @@ def error_nodes(root: Node) -> list[Node]:
 _LOCAL_TARGET = re.compile(rb"([a-z_][A-Za-z0-9_]*+[?!]?+)(?=\s*[^.\s]|\s*$|\s*\.\.)")
 
 
+# `Repo.query!(`, `Ecto.Adapters.SQL.query(`, `:crypto.hash(`, `Mod.fun` (no parens). The module
+# is an alias path or an atom; a name followed by `.` and a letter continues a chain instead.
+_REMOTE_TARGET = re.compile(
+    rb"((?:[A-Z][A-Za-z0-9_]*+)(?:\.[A-Z][A-Za-z0-9_]*+)*+|:[a-z_][A-Za-z0-9_]*+)"
+    rb"\.([a-z_][A-Za-z0-9_]*+[?!]?+)(?!\.?[A-Za-z0-9_])"
+)
+
+
 @dataclass
 class Index:
     """The nodes a file's reviewers dispatch on, from one query, grouped lazily by name."""
@@ -331,11 +339,29 @@ class Index:
         return self.by_type.get(kind, [])
 
     @cached_property
+    def _innermost_calls(self) -> list[Node]:
+        """Calls minus those sharing their start with a call nested inside them.
+
+        `foo(x).bar` and `Mod.fun().field` are outer calls whose target is a dot on an inner
+        call starting at the same byte; the source text at that byte names the inner call, so
+        only the innermost call of such a run may be filed under that name. Captures come in
+        document (pre-order) order, so the innermost is the last of a run of equal starts.
+        """
+        calls = self.nodes("call")
+        kept: list[Node] = []
+        for i, call in enumerate(calls):
+            nxt = calls[i + 1] if i + 1 < len(calls) else None
+            if nxt is not None and nxt.start_byte == call.start_byte:
+                continue
+            kept.append(call)
+        return kept
+
+    @cached_property
     def _local_calls(self) -> dict[str, list[Node]]:
         grouped: dict[str, list[Node]] = defaultdict(list)
         source = self.source
         match = _LOCAL_TARGET.match
-        for call in self.nodes("call"):
+        for call in self._innermost_calls:
             m = match(source, call.start_byte)
             if m is None:
                 continue
@@ -348,11 +374,14 @@ class Index:
 
     @cached_property
     def _remote_calls(self) -> dict[tuple[str, str], list[Node]]:
+        # Read `Mod.fun` / `:mod.fun` from the source at the call's start, as for local calls.
         grouped: dict[tuple[str, str], list[Node]] = defaultdict(list)
-        for call in self.nodes("call"):
-            name = remote_name(call)
-            if name is not None:
-                grouped[name].append(call)
+        source = self.source
+        match = _REMOTE_TARGET.match
+        for call in self._innermost_calls:
+            m = match(source, call.start_byte)
+            if m is not None:
+                grouped[(m.group(1).decode(), m.group(2).decode())].append(call)
         return grouped
 
     @cached_property
