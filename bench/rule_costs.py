@@ -17,12 +17,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import generate  # noqa: E402
+from corpus import generate
 
-from checks.config import Config  # noqa: E402
-from checks.context import FileContext, SourceFile  # noqa: E402
-from checks.registry import all_rules  # noqa: E402
-from checks.sources import prepare  # noqa: E402
+from checks.config import Config
+from checks.context import FileContext, SourceFile
+from checks.registry import all_rules
+from checks.sources import prepare
 
 
 def main() -> None:
@@ -72,9 +72,11 @@ def main() -> None:
         costs.append((time.perf_counter() - start, rule.id))
     total_rules = sum(c for c, _ in costs)
     print(f"corpus {size:,} bytes, {len(sources)} files")
-    print(f"parse {parse:.3f} s | shared index/modules/suppressions {shared:.3f} s "
-          f"({shared / parse:.0%} of parse) | all rules {total_rules:.3f} s "
-          f"({total_rules / parse:.0%} of parse)")
+    print(
+        f"parse {parse:.3f} s | shared index/modules/suppressions {shared:.3f} s "
+        f"({shared / parse:.0%} of parse) | all rules {total_rules:.3f} s "
+        f"({total_rules / parse:.0%} of parse)"
+    )
     print(f"\n{'rule':<40} {'seconds':>8} {'% of parse':>11}")
     for seconds, rule_id in sorted(costs, reverse=True)[: args.top]:
         print(f"{rule_id:<40} {seconds:8.3f} {seconds / parse:10.1%}")

@@ -31,6 +31,9 @@ _COLORS = {
 }
 _RESET = "\033[0m"
 
+# Suggested replacements longer than this are left to `mix format` / the pull request view.
+SUGGESTION_LINES = 6
+
 
 def _identity(path: str) -> str:
     return path
@@ -54,6 +57,10 @@ def render_text(
             out.append(f"{where}  {severity}  {f.rule:<{width}}  {f.message}")
             if f.fix:
                 out.append(" " * 18 + _paint(f"fix: {f.fix}", "dim", color))
+            if f.suggestion is not None and f.suggestion.count("\n") < SUGGESTION_LINES:
+                lines = f.suggestion.split("\n") if f.suggestion else [""]
+                out.append(" " * 18 + _paint("suggested:", "dim", color))
+                out.extend(" " * 20 + _paint(line, "pass", color) for line in lines)
         out.append("")
     if result.skipped_files:
         out.append(_paint("Skipped files", "bold", color))

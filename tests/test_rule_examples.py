@@ -29,6 +29,7 @@ def test_good_example_is_clean(rule):
 @pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
 def test_rule_is_documented(rule):
     assert RULE_ID.match(rule.id)
-    assert rule.title and rule.title[0].isupper()
+    assert rule.title
+    assert rule.title[0].isupper()
     assert len(rule.explanation) > 80, "explanations should say why, not just what"
     assert rule.bad_example.strip() != rule.good_example.strip()

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from checks import ladder, registry
+from checks import ladder
 from checks.config import Config
 from checks.context import FileContext, SourceFile
 from checks.l4_specs import SPEC_MISSING, STRUCT_TYPE
