@@ -322,6 +322,10 @@ _REMOTE_TARGET = re.compile(
 )
 
 
+# `@doc`, `@spec`... at a unary operator's start: the attribute's name.
+_ATTRIBUTE = re.compile(rb"@([a-z_][A-Za-z0-9_]*+)(?![A-Za-z0-9_?!])")
+
+
 @dataclass
 class Index:
     """The nodes a file's reviewers dispatch on, from one query, grouped lazily by name."""
@@ -344,16 +348,18 @@ class Index:
 
         `foo(x).bar` and `Mod.fun().field` are outer calls whose target is a dot on an inner
         call starting at the same byte; the source text at that byte names the inner call, so
-        only the innermost call of such a run may be filed under that name. Captures come in
-        document (pre-order) order, so the innermost is the last of a run of equal starts.
+        only the innermost (shortest) call of such a run may be filed under that name.
         """
-        calls = self.nodes("call")
         kept: list[Node] = []
-        for i, call in enumerate(calls):
-            nxt = calls[i + 1] if i + 1 < len(calls) else None
-            if nxt is not None and nxt.start_byte == call.start_byte:
+        previous: Node | None = None
+        for call in self.nodes("call"):
+            if previous is not None and previous.start_byte == call.start_byte:
+                if call.end_byte < previous.end_byte:
+                    kept[-1] = call
+                    previous = call
                 continue
             kept.append(call)
+            previous = call
         return kept
 
     @cached_property
@@ -387,10 +393,17 @@ class Index:
     @cached_property
     def _attributes(self) -> dict[str, list[Node]]:
         grouped: dict[str, list[Node]] = defaultdict(list)
+        source = self.source
+        match = _ATTRIBUTE.match
         for node in self.nodes("unary_operator"):
-            name = attribute_name(node)
-            if name is not None:
-                grouped[name].append(node)
+            m = match(source, node.start_byte)
+            if m is not None:
+                grouped[m.group(1).decode()].append(node)
+            elif source[node.start_byte : node.start_byte + 1] == b"@":
+                # `@ doc` with a space, or an odd operand: ask the tree.
+                name = attribute_name(node)
+                if name is not None:
+                    grouped[name].append(node)
         return grouped
 
     @cached_property
