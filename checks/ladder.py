@@ -190,31 +190,50 @@ def _run_files(
     if jobs is None and total < PARALLEL_THRESHOLD_BYTES:
         workers = 1
     workers = max(1, min(workers, len(files)))
-    tasks = [(f, config, formatter.results.get(f.path), formatter.line_length) for f in files]
     if workers == 1:
-        return [_review_file(*task, rules) for task in tasks]
-    # Fork keeps start-up cheap: the children inherit the imported rules and parser. The rules
-    # travel once per worker (initializer), not once per file.
+        return [
+            _review_file(f, config, formatter.results.get(f.path), formatter.line_length, rules)
+            for f in files
+        ]
+    # The workers get the whole job once, at start (under fork, by inheritance: nothing is
+    # pickled), and then only file indices travel: sending 5 MB of source through pipes
+    # cost more than the review of a small file.
     context = get_context("fork") if hasattr(os, "fork") else get_context()
-    chunk = max(1, len(tasks) // (workers * 4))
+    chunk = max(1, len(files) // (workers * 4))
+    job = _Job(list(files), config, formatter, rules)
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(rules,)
+        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(job,)
     ) as pool:
-        return list(pool.map(_review_file_task, tasks, chunksize=chunk))
+        return list(pool.map(_review_indexed, range(len(files)), chunksize=chunk))
 
 
-_worker_rules: list[Rule] = []
+@dataclass(frozen=True)
+class _Job:
+    files: list[SourceFile]
+    config: Config
+    formatter: FormatterRun
+    rules: list[Rule]
 
 
-def _init_worker(rules: list[Rule]) -> None:
-    global _worker_rules
-    _worker_rules = rules
+_worker_job: _Job | None = None
 
 
-def _review_file_task(
-    task: tuple[SourceFile, Config, FormatResult | None, int],
-) -> _FileOutcome:
-    return _review_file(*task, _worker_rules)
+def _init_worker(job: _Job) -> None:
+    global _worker_job
+    _worker_job = job
+
+
+def _review_indexed(index: int) -> _FileOutcome:
+    job = _worker_job
+    assert job is not None, "worker used before its initializer ran"
+    source = job.files[index]
+    return _review_file(
+        source,
+        job.config,
+        job.formatter.results.get(source.path),
+        job.formatter.line_length,
+        job.rules,
+    )
 
 
 def _review_file(
