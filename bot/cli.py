@@ -166,6 +166,9 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
         notes=notes,
     )
     display = workspace.display
+    # The JSON contract has no place for these; stderr reaches the user in every format.
+    for rule_id, error in sorted(outcome.crashed.items()):
+        print(f"ladder: rule {rule_id} crashed and did not run: {error}", file=sys.stderr)
     if args.fmt == "json":
         out.write(render_json(result, display=display))
     elif args.fmt == "sarif":

@@ -906,3 +906,31 @@ def test_python_m_bot_check_exit_status(shop):
     )
     assert done.returncode == 1, done.stderr
     assert_contract(json.loads(done.stdout))
+
+
+def test_a_crashing_rule_is_named_on_stderr_and_the_others_still_report(
+    shop, capsys, monkeypatch
+):
+    from checks import ladder
+    from checks.model import Rule
+
+    def boom(ctx):
+        raise RuntimeError("kaboom")
+
+    crashing = Rule(
+        id="L2.t-crashing",
+        severity=Severity.WARNING,
+        title="Crashes on purpose",
+        explanation="A rule that raises, to prove one broken rule never sinks a review.",
+        bad_example="x",
+        good_example="y",
+        check=boom,
+    )
+    write(shop, {"lib/shop/debug.ex": DEBUG, "test/shop/debug_test.exs": DEBUG_TEST})
+    monkeypatch.setattr(ladder, "all_rules", lambda: (*all_rules(), crashing))
+    code, report = check_json("--jobs", "1")
+    assert code == 1
+    assert ("L2.io-inspect", "lib/shop/debug.ex", 14) in rules_in(report)
+    err = capsys.readouterr().err
+    assert "rule L2.t-crashing crashed and did not run: RuntimeError" in err
+    assert "kaboom" in err
