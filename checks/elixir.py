@@ -363,32 +363,35 @@ class Index:
         return kept
 
     @cached_property
-    def _local_calls(self) -> dict[str, list[Node]]:
-        grouped: dict[str, list[Node]] = defaultdict(list)
+    def _calls_by_name(self) -> tuple[dict[str, list[Node]], dict[tuple[str, str], list[Node]]]:
+        """Local calls by name and remote calls by (module, function), in one pass."""
+        local: dict[str, list[Node]] = defaultdict(list)
+        remote: dict[tuple[str, str], list[Node]] = defaultdict(list)
         source = self.source
-        match = _LOCAL_TARGET.match
+        match_local = _LOCAL_TARGET.match
+        match_remote = _REMOTE_TARGET.match
         for call in self._innermost_calls:
-            m = match(source, call.start_byte)
-            if m is None:
-                continue
-            name = m.group(1).decode()
-            if name in _RESERVED:
-                # `not x`, `fn`... are operators or other nodes, never a call's target.
-                continue
-            grouped[name].append(call)
-        return grouped
-
-    @cached_property
-    def _remote_calls(self) -> dict[tuple[str, str], list[Node]]:
-        # Read `Mod.fun` / `:mod.fun` from the source at the call's start, as for local calls.
-        grouped: dict[tuple[str, str], list[Node]] = defaultdict(list)
-        source = self.source
-        match = _REMOTE_TARGET.match
-        for call in self._innermost_calls:
-            m = match(source, call.start_byte)
+            start = call.start_byte
+            m = match_local(source, start)
             if m is not None:
-                grouped[(m.group(1).decode(), m.group(2).decode())].append(call)
-        return grouped
+                name = m.group(1).decode()
+                # `not x`, `fn`... are operators or other nodes, never a call's target.
+                if name not in _RESERVED:
+                    local[name].append(call)
+                continue
+            r = match_remote(source, start)
+            if r is not None:
+                remote[(r.group(1).decode(), r.group(2).decode())].append(call)
+        return local, remote
+
+    @property
+    def _local_calls(self) -> dict[str, list[Node]]:
+        return self._calls_by_name[0]
+
+    @property
+    def _remote_calls(self) -> dict[tuple[str, str], list[Node]]:
+        # `Repo.query!(`, `:crypto.hash(`: read from the source at the call's start.
+        return self._calls_by_name[1]
 
     @cached_property
     def _attributes(self) -> dict[str, list[Node]]:
