@@ -22,7 +22,7 @@ from tree_sitter import Node
 from checks import elixir
 from checks.context import FileContext
 from checks.l2_support import START, TEST_KINDS
-from checks.l3_support import asserting_tests, test_blocks, test_name
+from checks.l3_support import named_tests, silent_tests, test_blocks
 from checks.model import FileKind, Finding, Rule, Severity
 
 TEST_AND_LIB: frozenset[FileKind] = frozenset({"test", "lib"})
@@ -56,15 +56,10 @@ FILLER_WORDS = [
 
 
 def _without_assertion(ctx: FileContext) -> Iterator[Finding]:
-    tests = test_blocks(ctx)
-    if not tests:
+    if not named_tests(ctx):
         return
     extra = frozenset(str(n) for n in ctx.param(NO_ASSERTION, "assertion_functions"))
-    asserting = asserting_tests(ctx, extra)
-    for test in tests:
-        if test.id in asserting:
-            continue
-        name = test_name(test)
+    for test, name in silent_tests(ctx, extra):
         label = f'"{name}"' if name is not None else "this test"
         kind = elixir.local_name(test)
         yield ctx.finding(
@@ -85,13 +80,11 @@ def _lowered(words: tuple[str, ...]) -> frozenset[str]:
 def _vague_names(ctx: FileContext) -> Iterator[Finding]:
     min_words = int(ctx.param(VAGUE_NAME, "min_words"))
     filler = _lowered(tuple(ctx.param(VAGUE_NAME, "filler_words")))
-    for test in test_blocks(ctx):
-        name = test_name(test)
+    for test, name in named_tests(ctx):
         if name is None:
             continue
         words = name.split()
-        meaningful = [w for w in words if w.lower().strip(".,:;!?'\"") not in filler]
-        if len(words) >= min_words and len(meaningful) >= 2:
+        if len(words) >= min_words and _meaningful(words, filler):
             continue
         kind = elixir.local_name(test)
         yield ctx.finding(
@@ -104,11 +97,43 @@ def _vague_names(ctx: FileContext) -> Iterator[Finding]:
         )
 
 
+# Per filler set: word -> whether it is meaningful (test names reuse a small vocabulary).
+_MEANINGFUL: dict[frozenset[str], dict[str, bool]] = {}
+
+
+def _meaningful(words: list[str], filler: frozenset[str]) -> bool:
+    """Whether at least two of the words are not filler."""
+    known = _MEANINGFUL.get(filler)
+    if known is None or len(known) > 50_000:
+        if len(_MEANINGFUL) > 8:
+            _MEANINGFUL.clear()
+        known = _MEANINGFUL[filler] = {}
+    seen = 0
+    for word in words:
+        meaningful = known.get(word)
+        if meaningful is None:
+            meaningful = known[word] = word.lower().strip(".,:;!?'\"") not in filler
+        if meaningful:
+            seen += 1
+            if seen == 2:
+                return True
+    return False
+
+
 def _not_async(ctx: FileContext) -> Iterator[Finding]:
     if not ctx.path.endswith("_test.exs"):
         return
+    source = ctx.source
+    # `_case_module` wants an alias ending in "Case": a `use` without the word is no candidate.
+    uses = [
+        u
+        for u in ctx.index.calls_named("use")
+        if source.find(b"Case", u.start_byte, u.end_byte) >= 0
+    ]
+    if not uses:
+        return
     for module in ctx.modules:
-        for use in module.uses():
+        for use in _module_uses(module, uses):
             case = _case_module(use)
             if case is None:
                 continue
@@ -122,6 +147,20 @@ def _not_async(ctx: FileContext) -> Iterator[Finding]:
                 fix=f"write `use {case}, async: true`, or `async: false` with a comment saying "
                 "which shared state forbids it",
             )
+
+
+def _module_uses(module: elixir.Module, uses: list[Node]) -> list[Node]:
+    """`module.uses()` from the file's `use` calls: those that are statements of its body
+    (their parent is the module's do block), without asking every statement for its name."""
+    node = module.node
+    start, end = node.start_byte, node.end_byte
+    found: list[Node] = []
+    for use in uses:
+        if start <= use.start_byte < end:
+            parent = use.parent
+            if parent is not None and parent.type == "do_block" and parent.parent == node:
+                found.append(use)
+    return found
 
 
 def _case_module(use: Node) -> str | None:

@@ -15,6 +15,7 @@ measured duration) is not reported.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 
 from tree_sitter import Node
@@ -79,8 +80,10 @@ def _assignments(ctx: FileContext, node: Node) -> dict[str, Node]:
 
 
 def _check(ctx: FileContext) -> Iterator[Finding]:
-    if not ctx.index.remote_calls_where(lambda m, f: (m, f) in WALL_CLOCK):
+    walls = ctx.index.remote_calls_where(_is_wall_clock)
+    if not walls:
         return
+    wall_starts = [n.start_byte for _key, n in walls]
     pairs: list[tuple[Node, Node, Node, str]] = []
     for node in ctx.index.binary_operators("-"):
         left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
@@ -92,7 +95,12 @@ def _check(ctx: FileContext) -> Iterator[Finding]:
             if len(args) >= 2:
                 pairs.append((call, args[0], args[1], f"`{module}.{fun}` diffs"))
     for at, left, right, verb in sorted(pairs, key=lambda p: p[0].start_byte):
-        if (
+        i = bisect.bisect_left(wall_starts, at.start_byte)
+        if i == len(wall_starts) or wall_starts[i] >= at.end_byte:
+            # No wall-clock call inside: each side can only be a variable assigned from one.
+            if left.type != "identifier" or right.type != "identifier":
+                continue
+        elif (
             _wall_call(left) is None
             and _wall_call(right) is None
             and not (left.type == "identifier" or right.type == "identifier")
@@ -113,6 +121,10 @@ def _check(ctx: FileContext) -> Iterator[Finding]:
             fix="start = System.monotonic_time(); ...; System.convert_time_unit("
             "System.monotonic_time() - start, :native, :millisecond), or use :telemetry.span/3",
         )
+
+
+def _is_wall_clock(module: str, fun: str) -> bool:
+    return (module, fun) in WALL_CLOCK
 
 
 WALL_CLOCK_DURATION = Rule(

@@ -50,7 +50,10 @@ def _message(call: Node) -> Node | None:
 
 
 def _interpolated(ctx: FileContext) -> Iterator[Finding]:
+    source = ctx.source
     for call in ctx.index.remote_calls("Logger", *LOG_LEVELS, "log"):
+        if source.find(b"#{", call.start_byte, call.end_byte) < 0:
+            continue  # no interpolation anywhere in the call
         message = _message(call)
         if message is None or message.type != "string":
             continue

@@ -17,6 +17,7 @@ error value is considered handled. L6 is advisory: these are notices unless a te
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 
@@ -57,6 +58,91 @@ def _kind(stab: Node) -> str:
     return "clause"
 
 
+def _word_offsets(source: bytes, word: bytes, start: int = 0, end: int = -1) -> list[int]:
+    """Offsets of `word` standing alone (not part of a longer name) in source[start:end]."""
+    found: list[int] = []
+    size = len(word)
+    last = len(source) if end < 0 else end
+    i = source.find(word, start, last)
+    while i >= 0:
+        stop = i + size
+        if (i == 0 or source[i - 1] not in _NAME_BYTES) and (
+            stop == len(source) or source[stop] not in _NAME_BYTES
+        ):
+            found.append(i)
+        i = source.find(word, stop, last)
+    return found
+
+
+_NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_BLOCK_WORDS = (b"rescue", b"catch", b"else")
+_BLOCK_TYPES = frozenset({"rescue_block", "catch_block", "else_block"})
+
+
+def _special_stabs(ctx: FileContext) -> dict[str, list[Node]]:
+    """The stab clauses whose `_kind` is rescue, catch or with_else (try_else, judged like any
+    clause, may be missing), in source order, found from the keywords that open their blocks
+    instead of asking every stab clause of the file for its parent (a costly walk down from
+    the root): a `rescue`/`catch`/`else` block starts with its keyword, and an `else:` keyword
+    list value holds the word in its key. Only the `else` inside a `with` call is looked at."""
+
+    def build() -> dict[str, list[Node]]:
+        source = ctx.source
+        root = ctx.root
+        kinds: dict[str, list[Node]] = {}
+        seen: set[int] = set()
+        for word in _BLOCK_WORDS:
+            if word == b"else":
+                # Only an `else` of a `with` is special (a `try`'s else is judged as a clause):
+                # the words inside the text of each `with` call (once each, withs may nest).
+                inside: set[int] = set()
+                for call in ctx.index.calls_named("with"):
+                    start, end = call.start_byte, call.end_byte
+                    if source.find(word, start, end) >= 0:
+                        inside.update(_word_offsets(source, word, start, end))
+                offsets = sorted(inside)
+            else:
+                offsets = _word_offsets(source, word)
+            for at in offsets:
+                node = root.named_descendant_for_byte_range(at, at + len(word))
+                if node is None:
+                    continue
+                block: Node | None = node if node.type in _BLOCK_TYPES else None
+                if block is None and word == b"else":
+                    block = _else_value(node)
+                if block is None or block.id in seen:
+                    continue
+                seen.add(block.id)
+                for stab in block.named_children:
+                    if stab.type != "stab_clause":
+                        continue
+                    kind = _kind(stab)
+                    if kind != "clause":
+                        kinds.setdefault(kind, []).append(stab)
+        for stabs in kinds.values():
+            stabs.sort(key=_start_of)
+        return kinds
+
+    return ctx.shared("l6.special_stabs", build)
+
+
+def _else_value(node: Node) -> Node | None:
+    """The `(a -> b)` block of an `else:` pair whose key holds the word at `node`."""
+    pair: Node | None = node
+    for _ in range(3):
+        if pair is None or pair.type == "pair":
+            break
+        pair = pair.parent
+    if pair is None or pair.type != "pair":
+        return None
+    value = pair.child_by_field_name("value")
+    return value if value is not None and value.type == "block" else None
+
+
+def _start_of(node: Node) -> int:
+    return node.start_byte
+
+
 def _body(stab: Node) -> Node | None:
     return stab.child_by_field_name("right")
 
@@ -92,16 +178,35 @@ def _drops_reason(pattern: Node) -> bool:
 
 
 def _error_swallowed(ctx: FileContext) -> Iterator[Finding]:
+    source = ctx.source
+    if b":error" not in source:
+        return
+    # A pattern that drops an error reason holds the text `:error`: only the stab clauses with
+    # `:error` before their arrow are looked at on the tree.
+    errors = [m.start() for m in _ERROR_ATOM.finditer(source)]
+    count, last = len(errors), errors[-1]
     for stab in ctx.index.nodes("stab_clause"):
-        if _kind(stab) in ("rescue", "catch"):
+        start = stab.start_byte
+        if start > last:
+            break  # stab clauses come sorted: none of the rest holds `:error`
+        i = bisect.bisect_left(errors, start)
+        end = stab.end_byte
+        if i == count or errors[i] >= end:
             continue
+        arrow = source.find(b"->", start, end)
+        if arrow >= 0 and _UNSURE_HEAD.search(source, start, arrow) is None:
+            # That arrow is the clause's own: the pattern is the text before it.
+            if arrow <= errors[i]:
+                continue  # no `:error` in the pattern
+            if _ERROR_BODY.fullmatch(source, arrow + 2, end) is not None:
+                continue  # the clause returns an error tuple: nothing is swallowed
         patterns = obs.clause_patterns(stab)
         if len(patterns) != 1 or not _drops_reason(patterns[0]):
             continue
         body = _body(stab)
-        if obs.uses_any(body, obs.bound_names(patterns[0])) or obs.observes(body):
+        if not _returns_constant(body) or _kind(stab) in ("rescue", "catch"):
             continue
-        if not _returns_constant(body):
+        if obs.uses_any(body, obs.bound_names(patterns[0])) or obs.observes(body):
             continue
         yield ctx.finding(
             ERROR_SWALLOWED,
@@ -114,6 +219,14 @@ def _error_swallowed(ctx: FileContext) -> Iterator[Finding]:
         )
 
 
+_ERROR_ATOM = re.compile(rb":error")
+# A clause body that is one flat `{:error, ...}` tuple (its only tail, never a constant).
+_ERROR_BODY = re.compile(rb"\s*\{\s*:error\s*(?:\}|,[^{}()\[\]\"'#~?]*\})\s*")
+# Text before a stab clause's first `->` that may hide its real arrow (a string, comment,
+# sigil, char literal, fn or do block holding `->`): such clauses are checked on the tree.
+_UNSURE_HEAD = re.compile(rb"[\"'~#?]|fn|do")
+
+
 # --- rescue / catch -------------------------------------------------------------------------
 
 
@@ -122,9 +235,7 @@ def _catch_all_rescue(pattern: Node) -> bool:
 
 
 def _rescue_swallowed(ctx: FileContext) -> Iterator[Finding]:
-    for stab in ctx.index.nodes("stab_clause"):
-        if _kind(stab) != "rescue":
-            continue
+    for stab in _special_stabs(ctx).get("rescue", ()):
         patterns = obs.clause_patterns(stab)
         if len(patterns) != 1 or not _catch_all_rescue(patterns[0]):
             continue
@@ -161,9 +272,7 @@ def _catch_all(patterns: list[Node]) -> bool:
 
 
 def _catch_swallowed(ctx: FileContext) -> Iterator[Finding]:
-    for stab in ctx.index.nodes("stab_clause"):
-        if _kind(stab) != "catch":
-            continue
+    for stab in _special_stabs(ctx).get("catch", ()):
         patterns = obs.clause_patterns(stab)
         if not _catch_all(patterns):
             continue
@@ -188,9 +297,7 @@ def _catch_swallowed(ctx: FileContext) -> Iterator[Finding]:
 
 
 def _with_else(ctx: FileContext) -> Iterator[Finding]:
-    for stab in ctx.index.nodes("stab_clause"):
-        if _kind(stab) != "with_else":
-            continue
+    for stab in _special_stabs(ctx).get("with_else", ()):
         patterns = obs.clause_patterns(stab)
         if len(patterns) != 1 or not obs.is_discard(patterns[0]):
             continue
@@ -211,8 +318,9 @@ def _with_else(ctx: FileContext) -> Iterator[Finding]:
 def _error_branches(ctx: FileContext) -> Iterator[tuple[int, int]]:
     """Line ranges of error-handling code: rescue/catch/with-else blocks and error clauses."""
     seen: set[int] = set()
+    kinds = {stab.id: kind for kind, stabs in _special_stabs(ctx).items() for stab in stabs}
     for stab in ctx.index.nodes("stab_clause"):
-        kind = _kind(stab)
+        kind = kinds.get(stab.id, "clause")
         if kind in ("rescue", "catch", "with_else"):
             block = stab.parent
             if block is not None and block.id not in seen:

@@ -17,6 +17,7 @@ something logs or counts the restarts; the ladder asks to make that automation v
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -59,25 +60,46 @@ def _atoms(node: Node) -> list[str] | None:
     return [elixir.text(i) for i in items]
 
 
+# A plain atom `:name` (letters, digits, `_`, then maybe `?`/`!`), and a call
+# `:telemetry.execute([` + only such atoms + `]` + `,`/`)`: its first argument is that list.
+# Anything else (quoted or `@` atoms, comments, expressions) is read on the tree.
+_ATOM_TEXT = rb":[A-Za-z_][A-Za-z0-9_]*[?!]?"
+_ATOM = re.compile(_ATOM_TEXT.decode())
+_PLAIN_EVENT = re.compile(
+    rb":telemetry\.execute\(\s*\[\s*("
+    + _ATOM_TEXT
+    + rb"(?:\s*,\s*"
+    + _ATOM_TEXT
+    + rb")*)\s*,?\s*\]\s*[,)]"
+)
+
+
 def _event_names(ctx: FileContext) -> Iterator[Finding]:
     calls = ctx.index.remote_calls(":telemetry", "execute")
     starts: dict[tuple[str, ...], Node] = {}
     ends: dict[tuple[str, ...], set[str]] = defaultdict(set)
+    source = ctx.source
     for call in calls:
-        args = elixir.call_args(call)
-        if not args:
-            continue
-        name = args[0]
-        if name.type in ("atom", "string"):
-            yield ctx.finding(
-                TELEMETRY_EVENT,
-                call,
-                f"event name `{elixir.text(name)}` is not a list of atoms; handlers attach "
-                "to lists like `[:my_app, :orders, :created]`",
-                fix="name the event `[:my_app, :thing, :action]`",
-            )
-            continue
-        atoms = _atoms(name)
+        plain = _PLAIN_EVENT.match(source, call.start_byte)
+        if plain is not None:
+            # `:telemetry.execute([:a, :b, :c], ...`: a literal list of plain atoms, read from
+            # the text (what `_atoms` gives for it).
+            atoms: list[str] | None = _ATOM.findall(plain.group(1).decode())
+        else:
+            args = elixir.call_args(call)
+            if not args:
+                continue
+            name = args[0]
+            if name.type in ("atom", "string"):
+                yield ctx.finding(
+                    TELEMETRY_EVENT,
+                    call,
+                    f"event name `{elixir.text(name)}` is not a list of atoms; handlers attach "
+                    "to lists like `[:my_app, :orders, :created]`",
+                    fix="name the event `[:my_app, :thing, :action]`",
+                )
+                continue
+            atoms = _atoms(name)
         if atoms is None:
             continue
         last = atoms[-1]
@@ -180,7 +202,12 @@ SUPERVISORS = ("Supervisor", "DynamicSupervisor", "PartitionSupervisor")
 
 
 def _supervisors(ctx: FileContext) -> Iterator[Finding]:
-    if not any(_used(u) in SUPERVISORS for u in ctx.index.calls_named("use")):
+    source = ctx.source
+    # Every name in SUPERVISORS holds "Supervisor": only a `use` whose text holds it is parsed.
+    if not any(
+        source.find(b"Supervisor", u.start_byte, u.end_byte) >= 0 and _used(u) in SUPERVISORS
+        for u in ctx.index.calls_named("use")
+    ):
         return
     for module in ctx.modules:
         used = [u for u in module.uses() if _used(u) in SUPERVISORS]

@@ -8,9 +8,14 @@ one branch body at a time, so walking it is cheap.
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Sequence
+from operator import attrgetter
+
 from tree_sitter import Node
 
 from checks import elixir
+from checks.context import FileContext
 
 LOG_MODULES = frozenset({"Logger", ":logger", ":telemetry", "Telemetry", ":error_logger"})
 TRACKER_PREFIXES = (
@@ -52,6 +57,92 @@ def is_observing_call(node: Node) -> bool:
     if local in RAISING:
         return True
     return any(word in LOCAL_LOGGERS for word in local.rstrip("!?").split("_"))
+
+
+def _observing_remote(module: str, fun: str) -> bool:
+    """`is_observing_call` for a remote call `module.fun(...)`, from its names alone."""
+    if module in LOG_MODULES or module.endswith(("Telemetry", "Logger")):
+        return True
+    if module.startswith(TRACKER_PREFIXES):
+        return True
+    return (module, fun) in (("Kernel", "raise"), ("Kernel", "reraise"), (":erlang", "raise"))
+
+
+def _observing_local(name: str) -> bool:
+    """`is_observing_call` for a local call `name(...)`, from its name alone."""
+    if name in RAISING:
+        return True
+    return any(word in LOCAL_LOGGERS for word in name.rstrip("!?").split("_"))
+
+
+# Pieces of text every observing local helper's name contains (`log` covers `logs`).
+_LOGGER_PIECES: tuple[bytes, ...] = (
+    b"log",
+    b"telemetry",
+    b"emit",
+    b"instrument",
+    b"report",
+    b"notify",
+    b"track",
+    b"alert",
+)
+_NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_NAME_START = frozenset(b"abcdefghijklmnopqrstuvwxyz_")
+
+
+def _local_logger_names(source: bytes) -> set[str]:
+    """Names in the source that `_observing_local` accepts (a superset of the local calls that
+    log): every word holding one of the pieces, read around each occurrence of the piece."""
+    names: set[str] = set()
+    size = len(source)
+    for piece in _LOGGER_PIECES:
+        i = source.find(piece)
+        while i >= 0:
+            start = i
+            while start > 0 and source[start - 1] in _NAME_BYTES:
+                start -= 1
+            end = i + len(piece)
+            while end < size and source[end] in _NAME_BYTES:
+                end += 1
+            if source[start] in _NAME_START:
+                name = source[start:end].decode()
+                if _observing_local(name):
+                    names.add(name)
+                    if end < size and source[end] in b"?!":
+                        names.add(name + chr(source[end]))
+            i = source.find(piece, end)
+    return names
+
+
+_START = attrgetter("start_byte")
+
+
+class Positions:
+    """Start offsets of nodes, sorted: which of them lie in a byte range, by binary search."""
+
+    __slots__ = ("nodes", "starts")
+
+    def __init__(self, nodes: Sequence[Node]) -> None:
+        self.nodes = nodes
+        self.starts = [n.start_byte for n in nodes]
+
+    def any_within(self, start: int, end: int) -> bool:
+        i = bisect.bisect_left(self.starts, start)
+        return i < len(self.starts) and self.starts[i] < end
+
+
+def observing_calls(ctx: FileContext) -> Positions:
+    """Every call of the file that `is_observing_call` accepts, in source order (from the
+    index, never by walking; shared by the L6 rules)."""
+
+    def build() -> Positions:
+        found = [n for _key, n in ctx.index.remote_calls_where(_observing_remote)]
+        names = _local_logger_names(ctx.source) | RAISING
+        found += ctx.index.calls_named(*names)
+        found.sort(key=_START)
+        return Positions(found)
+
+    return ctx.shared("l6.observing_calls", build)
 
 
 def observes(body: Node | None) -> bool:
