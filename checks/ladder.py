@@ -9,10 +9,12 @@ cross processes anyway.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any
@@ -102,7 +104,8 @@ def review(
     runnable = [r for r in active if r.id not in not_run]
     changed_set = frozenset(changed) if changed is not None else frozenset(f.path for f in files)
 
-    outcomes = _run_files(files, config, runnable, formatter, jobs)
+    with _fewer_collections():
+        outcomes = _run_files(files, config, runnable, formatter, jobs)
 
     findings: list[Finding] = []
     crashed: dict[str, str] = {}
@@ -149,6 +152,21 @@ def review(
         files_reviewed=len(changed_set & {f.path for f in files}),
         rule_ids=frozenset(r.id for r in universe),
     )
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Reviewing allocates millions of short-lived node objects that reference counting frees
+    at once; the cyclic collector's passes over them find nothing and cost several percent of
+    a review. Freeze what exists (imports, config), collect less often, restore afterwards."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], 50_000), threshold[1], threshold[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def _advisory(finding: Finding, why: str, by_id: Mapping[str, Rule]) -> Finding:
