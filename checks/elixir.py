@@ -384,14 +384,20 @@ class Index:
                 remote[(r.group(1).decode(), r.group(2).decode())].append(call)
         return local, remote
 
-    @property
+    @cached_property
     def _local_calls(self) -> dict[str, list[Node]]:
         return self._calls_by_name[0]
 
-    @property
+    @cached_property
     def _remote_calls(self) -> dict[tuple[str, str], list[Node]]:
         # `Repo.query!(`, `:crypto.hash(`: read from the source at the call's start.
         return self._calls_by_name[1]
+
+    @cached_property
+    def remote_modules(self) -> frozenset[str]:
+        """Every module the file calls a function of (`Repo`, `Ecto.Adapters.SQL`, `:crypto`):
+        a rule whose sinks all live in absent modules skips the file with one lookup."""
+        return frozenset(module for module, _ in self._remote_calls)
 
     @cached_property
     def _attributes(self) -> dict[str, list[Node]]:

@@ -11,17 +11,21 @@ an encoding conversion that lost the original characters; that is reported the s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from checks.context import FileContext
 from checks.model import Finding, Rule, Severity
 
 
-def _check(ctx: FileContext) -> Iterator[Finding]:
+def _check(ctx: FileContext) -> Iterable[Finding]:
+    if ctx.source_file.decode_problem is None and "\ufffd" not in ctx.text:
+        return ()  # the common case, without starting a generator
+    return _found(ctx)
+
+
+def _found(ctx: FileContext) -> Iterator[Finding]:
     problem = ctx.source_file.decode_problem
     at = ctx.text.find("\ufffd")
-    if problem is None and at == -1:
-        return
     line = min(ctx.text.count("\n", 0, at) + 1 if at != -1 else 1, max(1, len(ctx.lines)))
     if problem is not None:
         message = f"file is {problem}"

@@ -11,7 +11,7 @@ L1.trailing-whitespace, so no line is reported twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from checks.context import FileContext
 from checks.l1_support import format_hunks, formatter_lines
@@ -20,7 +20,14 @@ from checks.model import Finding, Rule, Severity
 FIX = "run `mix format` (or apply the suggestion)"
 
 
-def _check(ctx: FileContext) -> Iterator[Finding]:
+def _check(ctx: FileContext) -> Iterable[Finding]:
+    result = ctx.format_result
+    if result is None or result.formatted is None or result.formatted == ctx.text:
+        return ()  # no helper, or nothing to change: without starting a generator
+    return _found(ctx)
+
+
+def _found(ctx: FileContext) -> Iterator[Finding]:
     formatted = formatter_lines(ctx)
     result = ctx.format_result
     if formatted is None or result is None or result.formatted is None:

@@ -12,7 +12,7 @@ string, heredoc or sigil (the formatter never splits literals) and lines carryin
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from checks.context import FileContext
 from checks.l1_support import (
@@ -22,10 +22,31 @@ from checks.l1_support import (
 )
 from checks.model import Finding, Rule, Severity
 
+# `\n` then more than `limit` characters that are not: a line that may be too long. Scanning the
+# text this way is cheaper than measuring every line (lines are separate objects in memory).
+_LONG_AFTER_NEWLINE: dict[int, re.Pattern[str]] = {}
+
+
+def _may_exceed(text: str, limit: int) -> bool:
+    """Whether some line of `text` (a `\r` before the `\n` included) is longer than `limit`."""
+    first = text.find("\n")
+    if first > limit or (first == -1 and len(text) > limit):
+        return True
+    pattern = _LONG_AFTER_NEWLINE.get(limit)
+    if pattern is None:
+        pattern = re.compile(f"\n[^\n]{{{limit + 1}}}")
+        _LONG_AFTER_NEWLINE[limit] = pattern
+    return pattern.search(text) is not None
+
+
 _URL = re.compile(r"\b(?:[a-z][a-z0-9+.-]*://|www\.)\S+", re.IGNORECASE)
 
 
-def _check(ctx: FileContext) -> Iterator[Finding]:
+def _check(ctx: FileContext) -> Iterable[Finding]:
+    return _found(ctx) if _may_exceed(ctx.text, ctx.line_length) else ()
+
+
+def _found(ctx: FileContext) -> Iterator[Finding]:
     limit = ctx.line_length
     lines = ctx.lines
     if not lines or max(map(len, lines)) <= limit:

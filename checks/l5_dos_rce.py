@@ -15,7 +15,7 @@ is only reported for paths traced to the request: every program opens files from
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from tree_sitter import Node
 
@@ -50,8 +50,22 @@ ATOM_FUNCTIONS = {
 }
 
 
-def _atoms(ctx: FileContext) -> Iterator[Finding]:
-    calls = ctx.index.remote_calls_where(lambda m, f: (m, f) in ATOM_FUNCTIONS)
+_ATOM_MODULES = frozenset(module for module, _fun in ATOM_FUNCTIONS)
+
+
+def _atoms(ctx: FileContext) -> Iterable[Finding]:
+    interpolations = ctx.index.nodes("interpolation")
+    calls = (
+        sec.remote_calls_of(ctx, ATOM_FUNCTIONS) if sec.calls_module(ctx, *_ATOM_MODULES) else []
+    )
+    if calls or interpolations:
+        return _atoms_found(ctx, calls, interpolations)
+    return ()  # the common case, without starting a generator
+
+
+def _atoms_found(
+    ctx: FileContext, calls: list[tuple[tuple[str, str], Node]], interpolations: list[Node]
+) -> Iterator[Finding]:
     for (module, fun), call in calls:
         safe = ATOM_FUNCTIONS[(module, fun)]
         yield from _sink(
@@ -62,7 +76,7 @@ def _atoms(ctx: FileContext) -> Iterator[Finding]:
             f"`{module}.{fun}` creates atoms from data; atoms are never freed",
             f"use `{safe}` or map known strings to atoms explicitly",
         )
-    for interp in ctx.index.nodes("interpolation"):
+    for interp in interpolations:
         atom = interp.parent
         if atom is None or atom.type != "quoted_atom":
             continue
@@ -90,7 +104,11 @@ def _short(node: Node) -> str:
 # --- binary_to_term -------------------------------------------------------------------------
 
 
-def _binary_to_term(ctx: FileContext) -> Iterator[Finding]:
+def _binary_to_term(ctx: FileContext) -> Iterable[Finding]:
+    return _binary_to_term_found(ctx) if sec.calls_module(ctx, ":erlang") else ()
+
+
+def _binary_to_term_found(ctx: FileContext) -> Iterator[Finding]:
     for call in ctx.index.remote_calls(":erlang", "binary_to_term"):
         data = sec.argument(call, 0)
         if data is None or elixir.is_literal(data):
@@ -124,8 +142,14 @@ EVAL_FUNCTIONS = {
 }
 
 
-def _eval(ctx: FileContext) -> Iterator[Finding]:
+def _eval(ctx: FileContext) -> Iterable[Finding]:
+    return _eval_found(ctx) if sec.calls_module(ctx, *EVAL_FUNCTIONS) else ()
+
+
+def _eval_found(ctx: FileContext) -> Iterator[Finding]:
     for module, funs in EVAL_FUNCTIONS.items():
+        if not sec.calls_module(ctx, module):
+            continue
         for call in ctx.index.remote_calls(module, *funs):
             fun = elixir.remote_name(call)
             label = f"{module}.{fun[1] if fun else 'eval'}"
@@ -145,7 +169,11 @@ def _eval(ctx: FileContext) -> Iterator[Finding]:
 SHELLS = frozenset({"sh", "bash", "zsh", "/bin/sh", "/bin/bash", "/usr/bin/env"})
 
 
-def _commands(ctx: FileContext) -> Iterator[Finding]:
+def _commands(ctx: FileContext) -> Iterable[Finding]:
+    return _commands_found(ctx) if sec.calls_module(ctx, "System", ":os") else ()
+
+
+def _commands_found(ctx: FileContext) -> Iterator[Finding]:
     fix = (
         'run a fixed executable with `System.cmd("convert", [arg1, arg2])`: arguments are '
         "passed without a shell"
@@ -253,12 +281,26 @@ FILE_TWO_PATHS = (
 )
 
 
-def _traversal(ctx: FileContext) -> Iterator[Finding]:
+def _traversal(ctx: FileContext) -> Iterable[Finding]:
+    index = ctx.index
+    if (
+        sec.calls_module(ctx, "File")
+        or index.calls_named("send_file")
+        or index.calls_named("send_download")
+    ):
+        return _traversal_found(ctx)
+    return ()
+
+
+def _traversal_found(ctx: FileContext) -> Iterator[Finding]:
+    index = ctx.index
+    file_calls = sec.calls_module(ctx, "File")
     fix = (
         "never build a path from request data; look the file up by id, or keep only "
         "`Path.basename/1` and check the result with `Path.safe_relative/2`"
     )
-    for call in ctx.index.remote_calls("File", *FILE_ONE_PATH, *FILE_TWO_PATHS):
+    files = index.remote_calls("File", *FILE_ONE_PATH, *FILE_TWO_PATHS) if file_calls else []
+    for call in files:
         name = elixir.remote_name(call)
         fun = name[1] if name else "?"
         positions = (0, 1) if fun in FILE_TWO_PATHS else (0,)

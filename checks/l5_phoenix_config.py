@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from tree_sitter import Node
@@ -54,7 +54,11 @@ def _pipelines(ctx: FileContext) -> Iterator[tuple[str, Node, dict[str, Node]]]:
         yield elixir.text(args[0]), pipeline, _plugs(pipeline)
 
 
-def _csrf(ctx: FileContext) -> Iterator[Finding]:
+def _csrf(ctx: FileContext) -> Iterable[Finding]:
+    return _csrf_found(ctx) if ctx.index.calls_named("pipeline") else ()
+
+
+def _csrf_found(ctx: FileContext) -> Iterator[Finding]:
     for name, pipeline, plugs in _pipelines(ctx):
         if "fetch_session" not in plugs or "protect_from_forgery" in plugs:
             continue
@@ -68,7 +72,11 @@ def _csrf(ctx: FileContext) -> Iterator[Finding]:
         )
 
 
-def _headers(ctx: FileContext) -> Iterator[Finding]:
+def _headers(ctx: FileContext) -> Iterable[Finding]:
+    return _headers_found(ctx) if ctx.index.calls_named("pipeline") else ()
+
+
+def _headers_found(ctx: FileContext) -> Iterator[Finding]:
     for name, pipeline, plugs in _pipelines(ctx):
         if not _accepts_html(plugs.get("accepts")) or "put_secure_browser_headers" in plugs:
             continue
@@ -82,8 +90,12 @@ def _headers(ctx: FileContext) -> Iterator[Finding]:
         )
 
 
-def _check_origin(ctx: FileContext) -> Iterator[Finding]:
-    if "check_origin" not in ctx.text or any_match(ctx.path, ctx.param(CHECK_ORIGIN, "ignore")):
+def _check_origin(ctx: FileContext) -> Iterable[Finding]:
+    return _check_origin_found(ctx) if "check_origin" in ctx.text else ()
+
+
+def _check_origin_found(ctx: FileContext) -> Iterator[Finding]:
+    if any_match(ctx.path, ctx.param(CHECK_ORIGIN, "ignore")):
         return
     data = ctx.text.encode("utf-8")
     start = data.find(b"check_origin:")

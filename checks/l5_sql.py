@@ -14,7 +14,8 @@ only from module attributes or constants is not reported.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 
 from tree_sitter import Node
 
@@ -53,11 +54,34 @@ def _sql_argument(call: Node) -> tuple[Node | None, str] | None:
     return None
 
 
-def _check(ctx: FileContext) -> Iterator[Finding]:
-    calls = ctx.index.remote_calls_where(
-        lambda mod, fun: fun in QUERY_FUNCTIONS and (mod in SQL_MODULES or _is_repo(mod))
+# A module `_sql_argument` reads raw SQL from: an SQL adapter, or a Repo (`Repo`, `MyApp.Repo`).
+_SQL_MODULE = re.compile("|".join(re.escape(m) for m in sorted(SQL_MODULES)) + r"|Repo|.*\.Repo")
+
+
+def _start(node: Node) -> int:
+    return node.start_byte
+
+
+def _check(ctx: FileContext) -> Iterable[Finding]:
+    index = ctx.index
+    fragments = index.calls_named("fragment")
+    # Raw SQL goes through a Repo (`Repo`, `MyApp.Repo`) or an SQL adapter module.
+    calls = (
+        [
+            node
+            for module in sec.remote_modules_matching(ctx, _SQL_MODULE)
+            for node in index.remote_calls(module, *QUERY_FUNCTIONS)
+        ]
+        if sec.calls_module_ending(ctx, "Repo") or sec.calls_module(ctx, *SQL_MODULES)
+        else []
     )
-    candidates = [node for _key, node in calls] + ctx.index.calls_named("fragment")
+    if not calls and not fragments:
+        return ()  # the common case, without starting a generator
+    calls.sort(key=_start)
+    return _found(ctx, calls + fragments)
+
+
+def _found(ctx: FileContext, candidates: list[Node]) -> Iterator[Finding]:
     for call in candidates:
         found = _sql_argument(call)
         if found is None:

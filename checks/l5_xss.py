@@ -11,7 +11,7 @@ parse: their `<%= ... %>`/`{...}` expressions are parsed here one by one.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from tree_sitter import Node
 
@@ -40,16 +40,29 @@ def _raw_calls(root: Node) -> Iterator[Node]:
             yield node
 
 
-def _xss_raw(ctx: FileContext) -> Iterator[Finding]:
-    if ctx.kind != "template":
-        yield from _raw_in_code(ctx)
-    yield from _raw_in_templates(ctx)
+def _xss_raw(ctx: FileContext) -> Iterable[Finding]:
+    if ctx.kind == "template":
+        return _raw_in_templates(ctx) if "raw" in ctx.text else ()
+    calls = ctx.index.calls_named("raw")
+    if sec.calls_module(ctx, *RAW_MODULES):
+        calls = calls + [n for m in RAW_MODULES for n in ctx.index.remote_calls(m, "raw")]
+    # Templates of an Elixir file live in its sigils: only a sigil's text can hold `raw`.
+    find = ctx.source.find
+    templates = any(
+        find(b"raw", s.start_byte, s.end_byte) != -1 for s in ctx.index.nodes("sigil")
+    )
+    if not calls and not templates:
+        return ()  # the common case, without starting a generator
+    return _raw_found(ctx, calls, templates)
 
 
-def _raw_in_code(ctx: FileContext) -> Iterator[Finding]:
-    calls = ctx.index.calls_named("raw") + [
-        n for m in RAW_MODULES for n in ctx.index.remote_calls(m, "raw")
-    ]
+def _raw_found(ctx: FileContext, calls: list[Node], templates: bool) -> Iterator[Finding]:
+    yield from _raw_in_code(ctx, calls)
+    if templates:
+        yield from _raw_in_templates(ctx)
+
+
+def _raw_in_code(ctx: FileContext, calls: list[Node]) -> Iterator[Finding]:
     for call in sorted(calls, key=lambda n: n.start_byte):
         if elixir.enclosing_def(call) is None:
             continue
@@ -70,8 +83,6 @@ def _raw_in_code(ctx: FileContext) -> Iterator[Finding]:
 
 
 def _raw_in_templates(ctx: FileContext) -> Iterator[Finding]:
-    if "raw" not in ctx.text:
-        return
     where = "template" if ctx.kind == "template" else "~H template"
     for expr in sec.file_templates(ctx):
         if not _RAW_TEXT.search(expr.code):
@@ -103,7 +114,14 @@ def _short(node: Node) -> str:
 _HTML_TYPE = re.compile(r"html", re.IGNORECASE)
 
 
-def _html_response(ctx: FileContext) -> Iterator[Finding]:
+def _html_response(ctx: FileContext) -> Iterable[Finding]:
+    index = ctx.index
+    if index.calls_named("html") or index.calls_named("send_resp"):
+        return _html_response_found(ctx)
+    return ()
+
+
+def _html_response_found(ctx: FileContext) -> Iterator[Finding]:
     for call in ctx.index.calls_named("html"):
         body = sec.argument(call, 1)
         if body is None or elixir.enclosing_def(call) is None or elixir.is_literal(body):
@@ -149,7 +167,13 @@ def _sets_html_type(ctx: FileContext, def_call: Node) -> bool:
     return False
 
 
-def _content_type(ctx: FileContext) -> Iterator[Finding]:
+def _content_type(ctx: FileContext) -> Iterable[Finding]:
+    if ctx.index.calls_named("put_resp_content_type"):
+        return _content_type_found(ctx)
+    return ()
+
+
+def _content_type_found(ctx: FileContext) -> Iterator[Finding]:
     for call in ctx.index.calls_named("put_resp_content_type"):
         kind = sec.argument(call, 1)
         if kind is None or elixir.is_literal(kind) or elixir.enclosing_def(call) is None:

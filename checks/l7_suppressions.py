@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from fnmatch import fnmatchcase
 
 from checks.context import FileContext
@@ -37,7 +37,12 @@ def _column(ctx: FileContext, suppression: Suppression) -> int:
     return found[-1].start() + 1 if found else 1
 
 
-def _reason_missing(ctx: FileContext) -> Iterator[Finding]:
+def _reason_missing(ctx: FileContext) -> Iterable[Finding]:
+    # Most files suppress nothing: answer them without starting a generator.
+    return _reasons_missing(ctx) if ctx.suppressions else ()
+
+
+def _reasons_missing(ctx: FileContext) -> Iterator[Finding]:
     for suppression in _ladder(ctx):
         if suppression.reason is not None:
             continue
@@ -51,7 +56,11 @@ def _reason_missing(ctx: FileContext) -> Iterator[Finding]:
         )
 
 
-def _unknown_rule(ctx: FileContext) -> Iterator[Finding]:
+def _unknown_rule(ctx: FileContext) -> Iterable[Finding]:
+    return _unknown_rules(ctx) if ctx.suppressions else ()
+
+
+def _unknown_rules(ctx: FileContext) -> Iterator[Finding]:
     suppressions = [s for s in _ladder(ctx) if s.names]
     if not suppressions:
         return

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -77,6 +77,43 @@ class ClauseFlow:
 
 
 # --- call arguments ---------------------------------------------------------------------
+
+
+# --- which modules a file calls remotely -------------------------------------------------
+
+
+def calls_module(ctx: FileContext, *modules: str) -> bool:
+    """Whether the file calls a function of any of `modules` remotely (`Repo` for
+    `Repo.query(...)`, `:crypto`): lets a rule whose sinks all live elsewhere skip the file."""
+    called = ctx.index.remote_modules
+    return any(module in called for module in modules)
+
+
+def calls_module_ending(ctx: FileContext, suffix: str) -> bool:
+    """Whether the file calls a function of a module whose name ends with `suffix` (`.Repo`)."""
+    return any(module.endswith(suffix) for module in ctx.index.remote_modules)
+
+
+def remote_modules_matching(ctx: FileContext, pattern: re.Pattern[str]) -> list[str]:
+    """The modules the file calls remotely whose whole name `pattern` matches."""
+    return [module for module in ctx.index.remote_modules if pattern.fullmatch(module)]
+
+
+def remote_calls_of(
+    ctx: FileContext, names: Iterable[tuple[str, str]]
+) -> list[tuple[tuple[str, str], Node]]:
+    """`ctx.index.remote_calls_where(lambda m, f: (m, f) in names)`, asked only of the modules
+    the file calls: (name, call) pairs in source order."""
+    called = ctx.index.remote_modules
+    index = ctx.index
+    found = [
+        (name, node)
+        for name in names
+        if name[0] in called
+        for node in index.remote_calls(name[0], name[1])
+    ]
+    found.sort(key=lambda item: item[1].start_byte)
+    return found
 
 
 # --- modules -----------------------------------------------------------------------------
