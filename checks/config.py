@@ -34,6 +34,9 @@ class RuleSetting:
     params: Mapping[str, Any] = field(default_factory=dict)
 
 
+_DEFAULT_SETTING = RuleSetting()
+
+
 @dataclass(frozen=True)
 class PathsConfig:
     migrations: tuple[str, ...] = DEFAULT_MIGRATIONS
@@ -71,7 +74,7 @@ class Config:
     source: str = "built-in defaults"
 
     def setting(self, rule_id: str) -> RuleSetting:
-        return self.rules.get(rule_id) or RuleSetting()
+        return self.rules.get(rule_id) or _DEFAULT_SETTING
 
     def enabled(self, rule: Rule) -> bool:
         return self.setting(rule.id).enabled

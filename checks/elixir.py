@@ -332,6 +332,7 @@ class Index:
 
     by_type: dict[str, list[Node]]
     source: bytes = b""
+    _merges: dict[tuple[str, ...], list[Node]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, tree: Tree, source: bytes | None = None) -> Index:
@@ -424,18 +425,31 @@ class Index:
                 grouped[op.type].append(node)
         return grouped
 
+    # The lists these return are shared by every rule of the file: read them, never mutate.
+
     def calls_named(self, *names: str) -> list[Node]:
         """Local calls (`def`, `if`, `raw(...)`) with any of these names, in source order."""
         if len(names) == 1:
-            return self._local_calls.get(names[0], [])
-        found = [n for name in names for n in self._local_calls.get(name, [])]
-        found.sort(key=_start)
-        return found
+            return self._local_calls.get(names[0]) or []
+        return self._merged(("local", *names), [self._local_calls.get(n, _EMPTY) for n in names])
 
     def remote_calls(self, module: str, *functions: str) -> list[Node]:
         """Remote calls `Module.fun(...)` (module spelled as written: "Repo", ":crypto")."""
-        found = [n for fun in functions for n in self._remote_calls.get((module, fun), [])]
-        found.sort(key=_start)
+        if len(functions) == 1:
+            return self._remote_calls.get((module, functions[0])) or []
+        lists = [self._remote_calls.get((module, f), _EMPTY) for f in functions]
+        return self._merged(("remote", module, *functions), lists)
+
+    def _merged(self, key: tuple[str, ...], lists: list[list[Node]]) -> list[Node]:
+        """Several name lists merged in source order, once per file and key."""
+        found = self._merges.get(key)
+        if found is None:
+            present = [nodes for nodes in lists if nodes]
+            if len(present) <= 1:
+                found = present[0] if present else []
+            else:
+                found = sorted((n for nodes in present for n in nodes), key=_start)
+            self._merges[key] = found
         return found
 
     def remote_calls_where(
@@ -455,10 +469,13 @@ class Index:
         return self._attributes.get(name, [])
 
     def binary_operators(self, *ops: str) -> list[Node]:
-        found = [n for op in ops for n in self._binary_by_op.get(op, [])]
-        found.sort(key=_start)
-        return found
+        """Binary operators (`|>`, `=`, `<-`, `when`...) with any of these operators."""
+        if len(ops) == 1:
+            return self._binary_by_op.get(ops[0]) or []
+        return self._merged(("binary", *ops), [self._binary_by_op.get(o, _EMPTY) for o in ops])
 
+
+_EMPTY: list[Node] = []  # a default for lookups that is never handed out
 
 _RESERVED = frozenset(
     {"not", "and", "or", "in", "when", "fn", "do", "end", "true", "false", "nil"}

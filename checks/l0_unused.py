@@ -11,19 +11,24 @@ cost more than parsing the file:
 
 1. Every binding of a clause is collected from the binding sites the shared index already holds
    (the def's parameters, `=`, the `<-` of `for`/`with`, and the patterns of `case`, `receive`,
-   `fn`, `try` and `with ... else` clauses); patterns are small, so walking them is cheap. Each
-   bound name is then looked up in the clause's text with a substring search (a regular
-   expression over every clause costs a third of the parse). A name whose every mention is a
-   binding is unused; a name bound once and mentioned again is used (code that compiles cannot
-   use a variable outside the scope of its only binding). Mentions in strings and comments
-   count too, which can only hide a finding, never invent one.
+   `fn`, `try` and `with ... else` clauses); patterns are small, so walking them is cheap, and
+   the commonest ones (`x = ...`, `{:ok, user} ->`, a plain parameter) are read from the text
+   without asking the tree at all. How a `->` clause binds comes from its owner (a `fn`, or a
+   `case`/`cond`/... call of the index), which lists its clauses in one call. Each bound name
+   is then looked up in the clause's text with a substring search (a regular expression over
+   every clause costs a third of the parse). A name whose every mention is a binding is unused;
+   a name bound once and mentioned again is used (code that compiles cannot use a variable
+   outside the scope of its only binding). Mentions in strings and comments count too, which
+   can only hide a finding, never invent one.
 2. Only a name that is bound several times *and* mentioned elsewhere needs real scoping (the
    first `x` of `x = 1; x = 2; x`, or `reason` bound in two `case` clauses and used in one).
-   Those names alone are tracked through a scope-aware walk of the clause, which skips every
-   subtree whose text does not contain them.
+   When each binding heads a `->` clause that plainly uses it (one more mention, a plain
+   identifier outside any pattern), nothing can be unused. Otherwise those names alone are
+   tracked through a scope-aware walk of the clause, which skips every subtree whose text does
+   not contain them.
 
 Clauses that use `quote`, `unquote`, `var!` or `binding()` are skipped: they can reach variables
-in ways no syntax tree shows.
+in ways no syntax tree shows (asked only of clauses that would be reported or walked).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from tree_sitter import Node
 
 from checks import elixir
 from checks.context import FileContext
+from checks.l2_support import clauses_by_start
 from checks.model import Finding, Rule, Severity
 
 CLAUSE_KINDS = ("def", "defp", "defmacro", "defmacrop")
@@ -134,16 +140,6 @@ def stab_mode(stab: Node) -> str | None:
         if parent.type == "rescue_block" and owner in _BLOCK_OWNERS:
             return "rescue"
     return None
-
-
-def _generator(node: Node) -> bool:
-    """A `<-` that binds: a clause of `for` or `with` (also `<<c <- bin>>` in `for`)."""
-    parent = node.parent
-    if parent is not None and parent.type == "bitstring":
-        parent = parent.parent
-    if parent is None or parent.type != "arguments" or parent.parent is None:
-        return False
-    return elixir.local_name(parent.parent) in ("for", "with")
 
 
 class _Walker:
@@ -587,10 +583,14 @@ def _used_elsewhere(text: bytes, name: bytes, bound_at: set[int], first: int) ->
     return False
 
 
-Bindings = dict[bytes, list[tuple[int, Node]]]  # name -> (start byte, identifier) per binding
-
-
-def _collect(node: Node, src: bytes, out: Bindings, seen: set[bytes]) -> None:
+def _collect(
+    node: Node,
+    src: bytes,
+    out: Bindings,
+    seen: set[bytes],
+    stab: Node | None,
+    mode: str | None,
+) -> None:
     """Add the variables one pattern binds; a name repeated inside the pattern (`{x, x}`)
     matches rather than binds, so it is dropped again (it is used)."""
     stack = [node]
@@ -609,7 +609,7 @@ def _collect(node: Node, src: bytes, out: Bindings, seen: set[bytes]) -> None:
                 seen.add(b"\x00" + name)
             elif b"\x00" + name not in seen:
                 seen.add(name)
-                out.setdefault(name, []).append((start, current))
+                out.setdefault(name, []).append((start, current, stab, mode))
             continue
         if kind in _NOT_PATTERN:
             continue
@@ -638,42 +638,223 @@ def _collect(node: Node, src: bytes, out: Bindings, seen: set[bytes]) -> None:
         stack.extend(current.named_children)
 
 
-Site = tuple[int, int, Node]  # (start byte, end byte, pattern node)
+# (start, end, pattern node or None, is a lone identifier, the `->` clause it heads, its mode).
+# A lone identifier read from the text (`x = ...`) has no node until it must be reported.
+Site = tuple[int, int, "Node | None", bool, "Node | None", "str | None"]
+
+# `name =` at the start of a match: the left side is that one identifier (a longer left side
+# would continue before the `=`; `==`, `=~` and `=>` are other operators).
+_IDENT_MATCH = re.compile(rb"([a-z_][A-Za-z0-9_]*+[?!]?+)[ \t]*=(?![=~>])")
+# Words that read like identifiers but are literals or operators in the grammar.
+_NOT_IDENTIFIERS = frozenset(
+    {
+        b"true",
+        b"false",
+        b"nil",
+        b"when",
+        b"and",
+        b"or",
+        b"not",
+        b"in",
+        b"fn",
+        b"do",
+        b"end",
+        b"else",
+        b"after",
+        b"catch",
+        b"rescue",
+    }
+)
 
 
-def _sites(ctx: FileContext) -> list[Site]:
+def _stab_modes(ctx: FileContext) -> dict[int, tuple[Node, str | None]]:
+    """How the `->` clauses of the common constructs bind, keyed by start byte: found from
+    their owners (anonymous functions and the index's case/receive/for/cond/with/try calls),
+    which list their clauses in one call instead of asking every clause for its parent."""
+    modes: dict[int, tuple[Node, str | None]] = {}
+    # A child starting where one of the file's `->` clauses starts is that clause (a start
+    # offset is cheaper to read than a node's type).
+    clause_starts = {s.start_byte for s in ctx.index.nodes("stab_clause")}
+
+    def claim(container: Node | None, mode: str | None) -> None:
+        if container is not None:
+            for child in container.named_children:
+                start = child.start_byte
+                if start in clause_starts:
+                    modes[start] = (child, mode)
+
+    for fn in ctx.index.nodes("anonymous_function"):
+        claim(fn, "pattern")
+    index = ctx.index
+    for name in ("case", "receive", "for", "cond", "with", "try"):
+        for call in index.calls_named(name):
+            block = elixir.do_block(call)
+            if block is None:
+                continue
+            if name in ("case", "receive"):
+                claim(block, "pattern")
+            elif name == "for":
+                claim(block, "pattern" if "reduce" in _kw(call) else None)
+            else:
+                claim(block, None)
+            if name in ("with", "try", "receive"):
+                for sub in block.named_children:
+                    kind = sub.type
+                    if kind == "else_block":
+                        claim(sub, "pattern")
+                    elif kind == "after_block":
+                        claim(sub, None)
+                    elif name == "try" and kind == "catch_block":
+                        claim(sub, "pattern")
+                    elif name == "try" and kind == "rescue_block":
+                        claim(sub, "rescue")
+    return modes
+
+
+def _sites(ctx: FileContext, src: bytes) -> list[Site]:
     """The file's binding patterns from the shared index, in source order. Each index list is
     already sorted; on a tie (`%{} = m ->`) the enclosing pattern must come first, so stab
     clauses go before generators before matches and the sort is stable."""
     found: list[Site] = []
-    for stab in ctx.index.nodes("stab_clause"):
-        left = stab.child_by_field_name("left")
-        if left is None:
-            continue
-        mode = stab_mode(stab)
-        if mode is None:
-            continue
-        if left.type == "binary_operator" and operator(left) == "when":
-            left = left.child_by_field_name("left") or left
-        if mode == "pattern":
-            found.append((left.start_byte, left.end_byte, left))
-            continue
-        # rescue: `e ->` or `e in [A, B] ->` bind `e`; `A ->` binds nothing
-        for item in left.named_children if left.type == "arguments" else [left]:
-            if item.type == "binary_operator" and operator(item) == "in":
-                item = item.child_by_field_name("left") or item
-            if item.type == "identifier":
-                found.append((item.start_byte, item.end_byte, item))
-    for node in ctx.index.binary_operators("<-"):
-        left = node.child_by_field_name("left")
-        if left is not None and _generator(node):
-            found.append((left.start_byte, left.end_byte, left))
+    stabs = ctx.index.nodes("stab_clause")
+    if stabs:
+        modes: dict[int, tuple[Node, str | None]] | None = None
+        head = _STAB_HEAD.match
+        for stab in stabs:
+            start = stab.start_byte
+            # A simple pattern right before `->` is read from the text: most bind no variable
+            # at all (`:ok ->`, `{:error, _} ->`) and need nothing else.
+            simple = head(src, start)
+            if simple is not None:
+                words = _simple_words(src[start : simple.end()])
+                if words is not None and not words:
+                    continue
+            else:
+                words = None
+            if modes is None:
+                modes = _stab_modes(ctx)
+            claimed = modes.get(start)
+            # Unclaimed: def-level rescue/catch/else, unknown macros.
+            mode = claimed[1] if claimed is not None and claimed[0] == stab else stab_mode(stab)
+            if mode is None:
+                continue
+            if words is not None and simple is not None and mode == "pattern":
+                found.append((start, simple.end(), None, False, stab, mode))
+                continue
+            left = stab.child_by_field_name("left")
+            if left is None:
+                continue
+            if left.type == "binary_operator" and operator(left) == "when":
+                left = left.child_by_field_name("left") or left
+            if mode == "pattern":
+                found.append((left.start_byte, left.end_byte, left, False, stab, mode))
+                continue
+            # rescue: `e ->` or `e in [A, B] ->` bind `e`; `A ->` binds nothing
+            for item in left.named_children if left.type == "arguments" else [left]:
+                if item.type == "binary_operator" and operator(item) == "in":
+                    item = item.child_by_field_name("left") or item
+                if item.type == "identifier":
+                    found.append((item.start_byte, item.end_byte, item, True, stab, mode))
+    generators: list[Site] = []
+    for name in ("for", "with"):
+        for call in ctx.index.calls_named(name):
+            for arg in _call_args(call):
+                kind = arg.type
+                if kind == "binary_operator":
+                    if operator(arg) == "<-":
+                        _generator_site(arg, generators)
+                elif kind == "bitstring":
+                    for part in arg.named_children:
+                        if part.type == "binary_operator" and operator(part) == "<-":
+                            _generator_site(part, generators)
+    if generators:
+        generators.sort(key=itemgetter(0))
+        found += generators
+    match = _IDENT_MATCH.match
     for node in ctx.index.binary_operators("="):
+        start = node.start_byte
+        m = match(src, start)
+        if m is not None and m.group(1) not in _NOT_IDENTIFIERS:
+            found.append((start, m.end(1), None, True, None, None))
+            continue
         left = node.child_by_field_name("left")
         if left is not None:
-            found.append((left.start_byte, left.end_byte, left))
+            found.append((left.start_byte, left.end_byte, left, False, None, None))
     found.sort(key=itemgetter(0))
     return found
+
+
+def _generator_site(arrow: Node, out: list[Site]) -> None:
+    left = arrow.child_by_field_name("left")
+    if left is not None:
+        out.append((left.start_byte, left.end_byte, left, False, None, None))
+
+
+# name -> (start byte, identifier or None, the `->` clause of the pattern, its mode) per binding
+Bindings = dict[bytes, list[tuple[int, "Node | None", "Node | None", "str | None"]]]
+
+
+# Patterns simple enough to read from the text: one identifier, or a flat tuple or list of
+# atoms, identifiers, aliases and integers (`{:ok, user}`, `[head | tail]`). Their variables
+# are exactly their identifiers; anything else (maps, strings, pins, nesting) asks the tree.
+_ITEM = rb"(?::[A-Za-z_][A-Za-z0-9_]*+[?!]?+|[A-Za-z_][A-Za-z0-9_]*+[?!]?+|[0-9][A-Za-z0-9_]*+)"
+_SIMPLE_PATTERN = re.compile(
+    rb"[a-z_][A-Za-z0-9_]*+[?!]?+|"
+    rb"\{\s*(?:" + _ITEM + rb"\s*(?:,\s*" + _ITEM + rb"\s*)*)?\}|"
+    rb"\[\s*(?:" + _ITEM + rb"\s*(?:[,|]\s*" + _ITEM + rb"\s*)*)?\]"
+)
+# A simple pattern heading a `->` clause alone (a guard or more patterns may follow `when`
+# or a comma in ways only the tree tells).
+_STAB_HEAD = re.compile(rb"(?:" + _SIMPLE_PATTERN.pattern + rb")(?=[ \t\r\n]*+->)")
+_PATTERN_WORD = re.compile(rb"(?<![:A-Za-z0-9_?!])[a-z_][A-Za-z0-9_]*+[?!]?+")
+# Words of a simple pattern that are literals (skipped) or keywords (the text is not simple).
+_LITERAL_WORDS = frozenset({b"true", b"false", b"nil"})
+
+
+_MISS: tuple[tuple[int, bytes], ...] = ((-1, b""),)
+# Pattern text -> its variables (offset in the text, name), or None when not simple. Patterns
+# repeat across a project (`{:ok, user}`), so reading each once pays.
+_WORDS: dict[bytes, tuple[tuple[int, bytes], ...] | None] = {}
+
+
+def _simple_words(text: bytes) -> tuple[tuple[int, bytes], ...] | None:
+    """The variables a simple pattern binds, in text order (offset, name); `_` names and
+    literals are left out. None when the pattern is not simple (the tree must be asked)."""
+    hit = _WORDS.get(text, _MISS)
+    if hit is not _MISS:
+        return hit
+    result: tuple[tuple[int, bytes], ...] | None = None
+    if _SIMPLE_PATTERN.fullmatch(text) is not None:
+        words = [(m.start(), m.group()) for m in _PATTERN_WORD.finditer(text)]
+        if not any(w in _NOT_IDENTIFIERS and w not in _LITERAL_WORDS for _at, w in words):
+            result = tuple((at, w) for at, w in words if w[0] != 0x5F and w not in _LITERAL_WORDS)
+    if len(_WORDS) >= 50_000:
+        _WORDS.clear()
+    _WORDS[text] = result
+    return result
+
+
+def _bind_words(
+    words: tuple[tuple[int, bytes], ...],
+    base: int,
+    out: Bindings,
+    seen: set[bytes],
+    stab: Node | None,
+    mode: str | None,
+) -> None:
+    """`_collect` for the variables of a simple pattern starting at `base`, with no nodes
+    (one is looked up if a variable is reported)."""
+    for offset, name in words:
+        at = base + offset
+        if name in seen:
+            entries = out.get(name)
+            if entries and entries[-1][0] != at:
+                entries.pop()  # `{x, x}`: the second `x` uses the first
+            seen.discard(name)
+            seen.add(b"\x00" + name)
+        elif b"\x00" + name not in seen:
+            seen.add(name)
+            out.setdefault(name, []).append((at, None, stab, mode))
 
 
 def _clause_bindings(
@@ -682,51 +863,63 @@ def _clause_bindings(
     """Every variable the clause binds: parameters, then each site not nested in another."""
     bindings: Bindings = {}
     covered = -1
-    if clause.head is not None and clause.params:
+    cached = _WORDS.get
+    head = clause.head
+    params = clause.params
+    if head is not None and params:
         seen: set[bytes] = set()  # `def same(x, x)` matches its second `x`
-        for param in clause.params:
-            if param.type == "identifier":
-                start = param.start_byte
-                name = src[start : param.end_byte]
-                if src[start] != 0x5F and name not in seen:  # "_"
-                    seen.add(name)
-                    bindings.setdefault(name, []).append((start, param))
+        for param in params:
+            start, end = param.start_byte, param.end_byte
+            text = src[start:end]
+            words = cached(text, _MISS)
+            if words is _MISS:
+                words = _simple_words(text)
+            if words is None:
+                _collect(param, src, bindings, seen, None, None)
+                continue
+            if len(words) == 1:
+                offset, name = words[0]
+                if offset == 0 and len(name) == end - start and name not in seen:
+                    seen.add(name)  # a plain parameter binds even after `{x, x}` (as before)
+                    bindings.setdefault(name, []).append((start, None, None, None))
                     continue
-            _collect(param, src, bindings, seen)
-        covered = clause.head.end_byte
-    for start, end, node in sites:
+            _bind_words(words, start, bindings, seen, None, None)
+        covered = head.end_byte
+    for start, end, node, lone, stab, mode in sites:
         if start < covered:
             continue  # inside a pattern already collected (`%{} = params` in a head)
         covered = end
-        if node.type == "identifier":  # `x = ...`, the commonest pattern
+        if lone:  # `x = ...`, the commonest pattern
             if src[start] != 0x5F:  # "_"
-                bindings.setdefault(src[start:end], []).append((start, node))
+                bindings.setdefault(src[start:end], []).append((start, node, stab, mode))
             continue
-        _collect(node, src, bindings, set())
+        text = src[start:end]
+        words = cached(text, _MISS)
+        if words is _MISS:
+            words = _simple_words(text)
+        if words is not None:
+            if words:
+                _bind_words(words, start, bindings, set(), stab, mode)
+        elif node is not None:
+            _collect(node, src, bindings, set(), stab, mode)
     return bindings
 
 
 def _unused_variables(ctx: FileContext) -> Iterator[Finding]:
-    clauses = [
-        clause
-        for module in ctx.modules
-        for function in module.functions
-        if function.kind in CLAUSE_KINDS
-        for clause in function.clauses
-        # bodiless heads declare defaults; their names are never "unused"
-        if clause.body is not None
-    ]
+    # The clauses with a body (bodiless heads declare defaults; their names are never
+    # "unused"), shared with the L2 metrics, which measure the same ones.
+    clauses = clauses_by_start(ctx)
     if not clauses:
         return
-    clauses.sort(key=lambda c: c.node.start_byte)
-    src = ctx.text.encode("utf-8")
+    src = ctx.source or ctx.text.encode("utf-8")
     quotes = [(q.start_byte, q.end_byte) for q in ctx.index.calls_named("quote")]
-    opaque = b"quote" in src or b"var!" in src or b"binding(" in src
-    sites = _sites(ctx)
+    sites = _sites(ctx, src)
     count = len(sites)
+    opaque: list[bool] = []  # whether the file may hold `quote`, `var!`... (looked up once)
     i = 0
-    for clause in clauses:
-        start, end = clause.node.start_byte, clause.node.end_byte
+    for measured in clauses:
+        clause = measured.clause
+        start, end = measured.start, measured.end
         while i < count and sites[i][0] < start:
             i += 1
         j = i
@@ -734,50 +927,199 @@ def _unused_variables(ctx: FileContext) -> Iterator[Finding]:
             j += 1
         if quotes and any(a <= start < b for a, b in quotes):
             continue
-        text = src[start:end]
-        if opaque and _OPAQUE.search(text):
-            continue
-        bindings = _clause_bindings(clause, sites[i:j], src)
+        mine = sites[i:j]
+        bindings = _clause_bindings(clause, mine, src)
         if bindings:
-            yield from _clause_findings(ctx, src, clause, text, bindings)
+            found = _clause_findings(ctx, src, clause, bindings, mine, opaque)
+            if found:
+                yield from found
+
+
+def _is_opaque(src: bytes, text: bytes, gate: list[bool]) -> bool:
+    """Whether a clause uses `quote`, `unquote`, `var!` or `binding()`: such a clause is not
+    judged. Asked only of clauses that would be reported or walked (it can only silence
+    them), with a file-level text test first."""
+    if not gate:
+        gate.append(b"quote" in src or b"var!" in src or b"binding(" in src)
+    return gate[0] and _OPAQUE.search(text) is not None
+
+
+_DOT_BYTE, _AT_BYTE, _COLON_BYTE, _PAREN_BYTE = 46, 64, 58, 40
+# A mention is plainly a use unless a word, `@`, `:` or `.` comes right before it, or a word,
+# `(`, `:`, `?` or `!` right after it (those need `_used_elsewhere`'s finer reading).
+_NOT_BEFORE_USE = _IDENT_BYTES | frozenset(b"@:.")
+_NOT_AFTER_USE = _IDENT_BYTES | frozenset(b"(:?!")
 
 
 def _clause_findings(
-    ctx: FileContext, src: bytes, clause: elixir.FunctionClause, text: bytes, bindings: Bindings
-) -> Iterator[Finding]:
-    implicit_assigns = b"~" in text and _UPPER_SIGIL.search(text) is not None
+    ctx: FileContext,
+    src: bytes,
+    clause: elixir.FunctionClause,
+    bindings: Bindings,
+    sites: Sequence[Site],
+    opaque: list[bool],
+) -> list[Finding]:
     base = clause.node.start_byte
+    text = src[base : clause.node.end_byte]
+    implicit_assigns = b"~" in text and _UPPER_SIGIL.search(text) is not None
     unused: list[_Binding] = []
     tracked: set[str] = set()
+    find = text.find
+    size_text = len(text)
     for name, entries in bindings.items():
         if not entries or (implicit_assigns and name == b"assigns"):
             continue
         first = entries[0][0] - base
-        offsets = {first} if len(entries) == 1 else {at - base for at, _ in entries}
+        if len(entries) == 1:
+            # The usual case, inlined: the next mention after the binding is a use.
+            size = len(name)
+            at = find(name, first + size)
+            if at != -1:
+                after_at = at + size
+                if text[at - 1] not in _NOT_BEFORE_USE and (
+                    after_at >= size_text or text[after_at] not in _NOT_AFTER_USE
+                ):
+                    continue
+            offsets = {first}
+        else:
+            offsets = {e[0] - base for e in entries}
         if not _used_elsewhere(text, name, offsets, first):
-            unused.extend(_Binding(name.decode(), node) for _, node in entries)
-        elif len(entries) >= 2:
+            for at, node, _stab, _mode in entries:
+                if node is None:
+                    node = ctx.root.descendant_for_byte_range(at, at + len(name))
+                if node is not None:
+                    unused.append(_Binding(name.decode(), node))
+        elif len(entries) >= 2 and not all(
+            stab is not None
+            and mode == "pattern"
+            and _obviously_used(ctx, src, name, at, stab, sites)
+            for at, _node, stab, mode in entries
+        ):
             # Bound several times and used somewhere: real scoping decides which binding the
             # uses see (the first `x` of `x = 1; x = 2; x`, or `reason` bound by two case
             # clauses and used in one). Only those names are followed through the clause.
+            # (When every binding heads a `->` clause, whose scope is that clause alone, and
+            # each clause plainly uses its binding, the walk would find nothing to report.)
             tracked.add(name.decode())
+    if not unused and not tracked:
+        return []
+    if _is_opaque(src, text, opaque):
+        return []
     if tracked:
         walker = _Walker(src, frozenset(tracked))
         walker.clause(clause)
         unused.extend(b for b in walker.bindings if not b.used)
     if not unused:
-        return
+        return []
     seen: set[int] = set()
+    found: list[Finding] = []
     for binding in sorted(unused, key=lambda b: b.node.start_byte):
         if binding.node.start_byte not in seen:
             seen.add(binding.node.start_byte)
-            yield _finding(ctx, binding)
+            found.append(_finding(ctx, binding))
+    return found
 
 
-def _in_quote(node: Node) -> bool:
-    return any(
-        elixir.local_name(a) == "quote" for a in elixir.ancestors(node) if a.type == "call"
-    )
+def _in_attribute(ctx: FileContext, src: bytes, base: int, start: int, end: int) -> bool:
+    """Whether [start, end) lies inside a module attribute expression (`@x ...`, never walked)
+    of the clause starting at `base` (a clause is never inside one)."""
+    if src.rfind(b"@", base, start) == -1:
+        return False  # no `@` before it in the clause: nothing can enclose it
+    spans = ctx.shared("l0.attribute_spans", lambda: _attribute_spans(ctx, src))
+    return any(a <= start and end <= b for a, b in spans)
+
+
+# Calls whose walk visits only some of their parts (a `cond`'s clauses, a `with`'s `do:` and
+# `else:`...): a use inside one of them is only seen by walking.
+_PARTIAL_WALKS = ("case", "cond", "for", "if", "receive", "try", "unless", "with")
+
+
+def _partial_spans(ctx: FileContext) -> list[tuple[int, int]]:
+    def build() -> list[tuple[int, int]]:
+        return [(n.start_byte, n.end_byte) for n in ctx.index.calls_named(*_PARTIAL_WALKS)]
+
+    return ctx.shared("l0.partial_spans", build)
+
+
+def _attribute_spans(ctx: FileContext, src: bytes) -> list[tuple[int, int]]:
+    return [
+        (n.start_byte, n.end_byte)
+        for n in ctx.index.nodes("unary_operator")
+        if src[n.start_byte] == 64  # "@"
+    ]
+
+
+def _obviously_used(
+    ctx: FileContext,
+    src: bytes,
+    name: bytes,
+    bound_at: int,
+    stab: Node,
+    sites: Sequence[Site],
+) -> bool:
+    """Whether a walk of the clause would find the variable `name` bound at `bound_at` in the
+    pattern of `stab` used (or never reach it): besides the binding, the `->` clause mentions
+    the name exactly once where an identifier can stand, outside every pattern and every
+    construct the walk visits only in part, and the tree has a plain identifier there (not a
+    call name, `x.name`, `@name` or `&name/1`). With no other mention nothing can shadow the
+    binding, and the walk reaches the use whenever it reaches the clause."""
+    start, end = stab.start_byte, stab.end_byte
+    for site in sites:
+        if site[0] < start < site[1]:
+            return False  # a `->` clause inside a pattern binds differently
+    size = len(name)
+    use = -1
+    at = src.find(name, start, end)
+    while at != -1:
+        after_at = at + size
+        before = src[at - 1]
+        after = src[after_at] if after_at < len(src) else 32
+        if before not in _IDENT_BYTES and after not in _IDENT_BYTES:
+            if before == _DOT_BYTE and src[at - 2] != _DOT_BYTE:
+                pass  # `x.name`: never a variable
+            elif before == _AT_BYTE or after == _PAREN_BYTE:
+                pass  # `@name`, `name(`: never a variable
+            elif before == _COLON_BYTE and src[at - 2] != _COLON_BYTE:
+                pass  # `:name`: an atom
+            elif after == _COLON_BYTE and src[after_at + 1 : after_at + 2] != b":":
+                pass  # `name:`: a keyword
+            elif at != bound_at:
+                if use != -1:
+                    return False  # mentioned twice: a walk must sort out the scopes
+                use = at
+        at = src.find(name, at + 1, end)
+    if use == -1:
+        return False
+    for site in sites:
+        if site[0] <= use < site[1]:
+            return False
+    for a, b in _partial_spans(ctx):
+        if start < a <= use < b:
+            return False
+    if _in_attribute(ctx, src, start, use, use + size):
+        return False
+    node = ctx.root.descendant_for_byte_range(use, use + size)
+    if node is None or node.type != "identifier" or node.start_byte != use:
+        return False
+    parent = node.parent
+    if parent is None:
+        return False
+    kind = parent.type
+    if kind == "call":
+        return parent.child_by_field_name("target") != node
+    if kind == "dot":
+        return parent.child_by_field_name("right") != node
+    if kind == "unary_operator":
+        return operator(parent) != "@"
+    if kind == "binary_operator" and operator(parent) == "/":
+        holder = parent.parent  # `&name/1` names a function
+        return not (
+            holder is not None
+            and holder.type == "unary_operator"
+            and operator(holder) == "&"
+            and parent.child_by_field_name("left") == node
+        )
+    return True
 
 
 def _finding(ctx: FileContext, binding: _Binding) -> Finding:
@@ -849,26 +1191,41 @@ def _alias_defs(call: Node, module_name: str | None) -> list[_AliasDef]:
     return []
 
 
-def _scope_end(call: Node) -> int:
-    """Aliases are lexical: they reach the end of the block that contains the directive."""
-    parent = call.parent
-    return parent.end_byte if parent is not None else call.end_byte
+# `alias Some.Module` and nothing else (checked against the call's end): the directive's name
+# is the last segment, read from the text without asking the tree.
+_PLAIN_ALIAS = re.compile(
+    rb"alias[ \t]+[A-Z][A-Za-z0-9_]*+(?:\.[A-Z][A-Za-z0-9_]*+)*\.([A-Z][A-Za-z0-9_]*+)"
+)
 
 
 def _unused_aliases(ctx: FileContext) -> Iterator[Finding]:
     calls = ctx.index.calls_named("alias")
     if not calls:
         return
-    src = ctx.text.encode("utf-8")
+    src = ctx.source or ctx.text.encode("utf-8")
+    quotes = [(q.start_byte, q.end_byte) for q in ctx.index.calls_named("quote")]
+    plain = _PLAIN_ALIAS.match
+    root = ctx.root
     for call in calls:
-        if _in_quote(call):
+        start, end = call.start_byte, call.end_byte
+        if quotes and any(a <= start and end <= b for a, b in quotes):
             continue  # expanded where the macro is used, hygienically
-        parent = call.parent
-        if parent is None or parent.type not in ("do_block", "source", "body", "block"):
-            continue  # `alias` as a value or an argument is not a directive
+        scope_end = _module_statement_scope(ctx, call)
+        if scope_end is None:
+            parent = call.parent
+            if parent is None or parent.type not in ("do_block", "source", "body", "block"):
+                continue  # `alias` as a value or an argument is not a directive
+            scope_end = parent.end_byte
+        m = plain(src, start)
+        if (
+            m is not None
+            and m.end() == end
+            and _referenced(root, src, m.group(1), end, scope_end)
+        ):
+            continue  # the commonest directive, and it is used
         module = _module_name(ctx, call)
         for alias in _alias_defs(call, module):
-            if not _referenced(ctx, src, alias.name.encode(), call.end_byte, _scope_end(call)):
+            if not _referenced(root, src, alias.name.encode(), end, scope_end):
                 yield ctx.finding(
                     UNUSED_ALIAS,
                     alias.node,
@@ -876,6 +1233,25 @@ def _unused_aliases(ctx: FileContext) -> Iterator[Finding]:
                     "about it, so `mix compile --warnings-as-errors` fails",
                     fix="remove it (or use it); `warn: false` keeps an alias only macros use",
                 )
+
+
+def _module_statement_scope(ctx: FileContext, call: Node) -> int | None:
+    """The end of the module's `do` block when `call` is one of its statements (the usual
+    place of a directive), else None. Spares asking the tree for the call's parent."""
+    start = call.start_byte
+    best: elixir.Module | None = None
+    for module in ctx.modules:
+        if module.node.start_byte <= start < module.node.end_byte:
+            best = module  # modules are outermost first: the last hit is the innermost
+    if best is None:
+        return None
+    for stmt in best.statements:
+        at = stmt.start_byte
+        if at == start:
+            return best.node.end_byte if stmt == call else None
+        if at > start:
+            return None
+    return None
 
 
 def _module_name(ctx: FileContext, call: Node) -> str | None:
@@ -886,7 +1262,7 @@ def _module_name(ctx: FileContext, call: Node) -> str | None:
     return best.name if best is not None else None
 
 
-def _referenced(ctx: FileContext, src: bytes, name: bytes, start: int, end: int) -> bool:
+def _referenced(root: Node, src: bytes, name: bytes, start: int, end: int) -> bool:
     """Whether `name` is used as an alias between `start` and `end`: in code (an alias node:
     calls, structs, types, other directives) or inside a sigil (HEEx components). Mentions in
     comments and plain strings do not count, as for the compiler."""
@@ -900,7 +1276,7 @@ def _referenced(ctx: FileContext, src: bytes, name: bytes, start: int, end: int)
             and before not in (_DOT, _COLON)
             and (after not in _IDENT_BYTES)
         ):
-            node = ctx.root.descendant_for_byte_range(at, at + size)
+            node = root.descendant_for_byte_range(at, at + size)
             kind = _reference_kind(node)
             if kind != "text":
                 return True

@@ -12,6 +12,7 @@ that runs `mix credo --strict` sees the same clauses reported:
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator
 
 from tree_sitter import Node
@@ -36,6 +37,29 @@ MULTIPLE_CONDITIONS = ("case", "cond")
 BOOLEAN_OPERATORS = ("and", "or", "&&", "||")
 
 
+def _count_named(ctx: FileContext, names: tuple[str, ...]) -> int:
+    """How many calls have one of these names (each name's list is the index's own)."""
+    named = ctx.index.calls_named
+    return sum(len(named(name)) for name in names)
+
+
+DECIDING_MACROS = DOUBLE_CONDITIONS + MULTIPLE_CONDITIONS
+
+
+def _max_depth(spans: list[tuple[int, int]]) -> int:
+    """How deeply these byte ranges (of tree nodes: nested or disjoint) nest."""
+    spans.sort(key=lambda span: (span[0], -span[1]))
+    ends: list[int] = []
+    deepest = 0
+    for start, end in spans:
+        while ends and ends[-1] <= start:
+            ends.pop()
+        ends.append(end)
+        if len(ends) > deepest:
+            deepest = len(ends)
+    return deepest
+
+
 def _nest_nodes(ctx: FileContext) -> SortedNodes:
     def build() -> list[Node]:
         found = block_calls(ctx, NESTING_MACROS) + list(ctx.index.nodes("anonymous_function"))
@@ -46,9 +70,19 @@ def _nest_nodes(ctx: FileContext) -> SortedNodes:
 
 
 def _nesting(ctx: FileContext) -> Iterator[Finding]:
-    max_nesting = int(ctx.param(NESTING, "max_nesting"))
     ordered = clauses(ctx)
     if not ordered:
+        return
+    max_nesting = int(ctx.param(NESTING, "max_nesting"))
+    # A clause's depth counts constructs that enclose each other; over every call named like
+    # one (block or not) and every `fn` of the file, enclosing ranges can only nest deeper.
+    fns = ctx.index.nodes("anonymous_function")
+    if _count_named(ctx, NESTING_MACROS) + len(fns) <= max_nesting:
+        return
+    candidates = ctx.index.calls_named(*NESTING_MACROS)
+    spans = [(n.start_byte, n.end_byte) for n in candidates]
+    spans += [(n.start_byte, n.end_byte) for n in fns]
+    if _max_depth(spans) <= max_nesting:
         return
     nest = _nest_nodes(ctx)
     if len(nest.nodes) <= max_nesting:
@@ -109,15 +143,33 @@ def complexity(ctx: FileContext, clause: Clause) -> int:
 
 
 def _cyclomatic(ctx: FileContext) -> Iterator[Finding]:
-    max_complexity = int(ctx.param(CYCLOMATIC, "max_complexity"))
     found = clauses(ctx)
     if not found:
         return
-    decisions = _decisions(ctx)
-    stabs = sorted_nodes(ctx, "stab_clause", lambda: ctx.index.nodes("stab_clause"))
+    max_complexity = int(ctx.param(CYCLOMATIC, "max_complexity"))
+    # Every possible decision: calls named like a decision (block or not), boolean operators
+    # and `->` clauses. Counting them over-counts credo's score.
+    stab_nodes = ctx.index.nodes("stab_clause")
+    possible = _count_named(ctx, DECIDING_MACROS) + len(stab_nodes)
+    if possible < max_complexity:
+        booleans = ctx.index.binary_operators(*BOOLEAN_OPERATORS)
+        if possible + len(booleans) < max_complexity:
+            return  # the whole file cannot reach the maximum
+    else:
+        booleans = ctx.index.binary_operators(*BOOLEAN_OPERATORS)
+    starts = [n.start_byte for n in ctx.index.calls_named(*DECIDING_MACROS)]
+    starts += [n.start_byte for n in booleans]
+    starts += [n.start_byte for n in stab_nodes]
+    starts.sort()
+    decisions: SortedNodes | None = None
+    stabs: SortedNodes | None = None
     for clause in found:
+        if bisect_left(starts, clause.end) - bisect_left(starts, clause.start) < max_complexity:
+            continue  # 1 + every possible decision cannot exceed the maximum
         if clause.kind == "defmacro" and clause.name == "__using__":
             continue
+        decisions = decisions or _decisions(ctx)
+        stabs = stabs or sorted_nodes(ctx, "stab_clause", lambda: ctx.index.nodes("stab_clause"))
         bound = 1 + decisions.count_within(clause.node) + stabs.count_within(clause.node)
         if bound <= max_complexity:
             continue  # a decision adds 1, or one per clause: the score cannot be higher

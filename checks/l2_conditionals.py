@@ -18,12 +18,16 @@ from checks.context import FileContext
 from checks.l2_support import (
     CODE_KINDS,
     block_calls,
+    code_after,
     condition,
     has_else,
     head_arguments,
     is_binary,
+    is_block_call,
     is_unary,
     left,
+    sorted_ops,
+    source,
     stab_clauses,
     unwrap_parens,
 )
@@ -34,8 +38,32 @@ def _negated(node: Node | None) -> bool:
     return is_unary(unwrap_parens(node), "!", "not")
 
 
+def _with_else_text(ctx: FileContext, name: str) -> Iterator[Node]:
+    """Block calls `name` whose text holds `else` (an `else` block or an `else:` keyword
+    needs it), in source order; the text test spares the tree for most of them."""
+    calls = ctx.index.calls_named(name)
+    if not calls:
+        return
+    src = source(ctx)
+    wanted = (name,)
+    for call in calls:
+        if src.find(b"else", call.start_byte, call.end_byte) != -1 and is_block_call(
+            call, wanted
+        ):
+            yield call
+
+
+def _negation_first(src: bytes, call: Node, name: str) -> bool:
+    """Whether the first argument of `name ...` may be `!x` or `not x` (parentheses skipped):
+    false only when the text shows it cannot."""
+    at = code_after(src, call.start_byte + len(name))
+    while 0 <= at < len(src) and src[at] == 40:  # "("
+        at = code_after(src, at + 1)
+    return at == -1 or src[at : at + 1] == b"!" or src.startswith(b"not", at)
+
+
 def _unless_with_else(ctx: FileContext) -> Iterator[Finding]:
-    for call in block_calls(ctx, ("unless",)):
+    for call in _with_else_text(ctx, "unless"):
         if has_else(call):
             yield ctx.finding(
                 UNLESS_WITH_ELSE,
@@ -47,7 +75,13 @@ def _unless_with_else(ctx: FileContext) -> Iterator[Finding]:
 
 
 def _negated_unless(ctx: FileContext) -> Iterator[Finding]:
-    for call in block_calls(ctx, ("unless",)):
+    calls = ctx.index.calls_named("unless")
+    if not calls:
+        return
+    src = source(ctx)
+    for call in calls:
+        if not _negation_first(src, call, "unless") or not is_block_call(call, ("unless",)):
+            continue
         if _negated(condition(call)):
             yield ctx.finding(
                 NEGATED_UNLESS,
@@ -59,7 +93,17 @@ def _negated_unless(ctx: FileContext) -> Iterator[Finding]:
 
 
 def _negated_with_else(ctx: FileContext) -> Iterator[Finding]:
-    for call in block_calls(ctx, ("if",)):
+    calls = ctx.index.calls_named("if")
+    if not calls:
+        return
+    src = source(ctx)
+    for call in calls:
+        if not _negation_first(src, call, "if"):
+            continue
+        if src.find(b"else", call.start_byte, call.end_byte) == -1:
+            continue
+        if not is_block_call(call, ("if",)):
+            continue
         if has_else(call) and _negated(condition(call)):
             yield ctx.finding(
                 NEGATED_WITH_ELSE,
@@ -71,6 +115,8 @@ def _negated_with_else(ctx: FileContext) -> Iterator[Finding]:
 
 
 def _cond_statements(ctx: FileContext) -> Iterator[Finding]:
+    if not ctx.index.calls_named("cond"):
+        return
     for call in block_calls(ctx, ("cond",)):
         clauses = stab_clauses(elixir.do_block(call))
         if len(clauses) <= 2 and any(_always_matches(c) for c in clauses):
@@ -96,7 +142,7 @@ def _always_matches(stab: Node) -> bool:
 
 
 def _with_single_clause(ctx: FileContext) -> Iterator[Finding]:
-    for call in block_calls(ctx, ("with",)):
+    for call in _with_else_text(ctx, "with"):
         head = head_arguments(call)
         if any(elixir.local_name(h) == "unquote_splicing" for h in head):
             continue
@@ -112,10 +158,21 @@ def _with_single_clause(ctx: FileContext) -> Iterator[Finding]:
 
 
 def _match_in_condition(ctx: FileContext) -> Iterator[Finding]:
+    calls = ctx.index.calls_named("if", "unless")
+    if not calls:
+        return
+    equals = sorted_ops(ctx, "=")
+    if not equals.nodes:
+        return
     allow_tagged = bool(ctx.param(MATCH_IN_CONDITION, "allow_tagged_tuples"))
-    for call in block_calls(ctx, ("if", "unless")):
+    for call in calls:
+        # A match in the condition is one of the `=` operators inside the call.
+        if not equals.any_between(call.start_byte, call.end_byte):
+            continue
+        if not is_block_call(call, ("if", "unless")):
+            continue
         cond = condition(call)
-        if cond is None:
+        if cond is None or not equals.any_between(cond.start_byte, cond.end_byte):
             continue
         top = unwrap_parens(cond)
         for node in _matches(cond):

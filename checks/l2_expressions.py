@@ -18,11 +18,13 @@ from checks.context import FileContext
 from checks.l2_support import (
     CODE_KINDS,
     START,
+    byte_classes,
     is_binary,
     is_unary,
     left,
     operator,
     right,
+    source,
     unwrap_parens,
 )
 from checks.model import Finding, Rule, Severity
@@ -143,7 +145,17 @@ def _integer(node: Node | None) -> int | None:
 
 
 def _expensive_empty(ctx: FileContext) -> Iterator[Finding]:
+    src = source(ctx)
+    if not ctx.index.calls_named("length") and b"count" not in src:
+        return  # no `length(...)` call nor `Enum.count(...)` (however spaced) anywhere
+    find = src.find
     for node in ctx.index.binary_operators(*ZERO_COMPARISONS):
+        # The comparison must name the size function and hold a 0 or a 1.
+        start, end = node.start_byte, node.end_byte
+        if (find(b"length", start, end) == -1 and find(b"count", start, end) == -1) or (
+            find(b"0", start, end) == -1 and find(b"1", start, end) == -1
+        ):
+            continue
         op = operator(node)
         lhs, rhs = left(node), right(node)
         size, number = _size_call(lhs), _integer(rhs)
@@ -195,7 +207,10 @@ def _underscored(digits: str) -> str:
 
 
 def _large_numbers(ctx: FileContext) -> Iterator[Finding]:
-    data = ctx.text.encode("utf-8")
+    # Every match of NUMBER is five digits or `_` in a row: five `0`s in the byte classes.
+    if b"00000" not in byte_classes(ctx):
+        return
+    data = source(ctx)
     threshold = int(ctx.param(LARGE_NUMBER, "only_greater_than"))
     trailing = [int(t) for t in ctx.param(LARGE_NUMBER, "trailing_digits")]
     root = ctx.root
@@ -203,13 +218,9 @@ def _large_numbers(ctx: FileContext) -> Iterator[Finding]:
         before = data[match.start() - 1 : match.start()] if match.start() else b""
         if before and (before.isalnum() or before in b"_."):
             continue  # inside a word, or the decimals of a float
-        node = root.descendant_for_byte_range(match.start(), match.end())
-        if node is None or node.type not in ("integer", "float"):
-            continue
-        if node.start_byte != match.start():
-            continue
-        source = elixir.text(node)
-        whole = re.split(r"[.eE]", source, maxsplit=1)[0]
+        # An integer or float starting here has this digit run as the part before any `.`,
+        # `e` or `E`: the verdict can be read from the text before the tree is asked.
+        whole = match.group().decode()
         digits = whole.replace("_", "")
         if not digits.isdigit() or int(digits) <= threshold:
             continue
@@ -219,11 +230,19 @@ def _large_numbers(ctx: FileContext) -> Iterator[Finding]:
                 accepted.add(f"{_underscored(digits[:-t])}_{digits[-t:]}")
         if whole in accepted:
             continue
-        expected = _underscored(digits) + source[len(whole) :]
+        node = root.descendant_for_byte_range(match.start(), match.end())
+        if node is None or node.type not in ("integer", "float"):
+            continue
+        if node.start_byte != match.start():
+            continue
+        source_text = elixir.text(node)
+        if re.split(r"[.eE]", source_text, maxsplit=1)[0] != whole:
+            continue  # the grammar's numbers never differ from their digit run here
+        expected = _underscored(digits) + source_text[len(whole) :]
         yield ctx.finding(
             LARGE_NUMBER,
             node,
-            f"write `{source}` as `{expected}` so its size can be read at a glance",
+            f"write `{source_text}` as `{expected}` so its size can be read at a glance",
             end_line=elixir.line_of(node),
             fix=f"write `{expected}`",
         )
@@ -234,6 +253,8 @@ def _large_numbers(ctx: FileContext) -> Iterator[Finding]:
 
 def _apply(ctx: FileContext) -> Iterator[Finding]:
     calls = ctx.index.calls_named("apply") + list(ctx.index.remote_calls("Kernel", "apply"))
+    if not calls:
+        return
     for call in sorted(calls, key=START):
         args = elixir.call_args(call)
         if len(args) == 2:

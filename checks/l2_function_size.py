@@ -10,6 +10,7 @@ as that check is tagged controversial in credo itself.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Iterator
 
 from tree_sitter import Node
@@ -19,11 +20,14 @@ from checks.context import FileContext
 from checks.l2_support import (
     BLOCK_MACROS,
     CODE_KINDS,
+    START,
     Clause,
     SortedNodes,
     clauses,
+    function_facts,
     operator,
     sorted_nodes,
+    source,
 )
 from checks.model import Finding, Rule, Severity
 
@@ -32,11 +36,22 @@ TEMPLATE_SIGILS = ("H", "F", "L", "E", "LVN")
 
 
 def _long_functions(ctx: FileContext) -> Iterator[Finding]:
+    found = clauses(ctx)
+    if not found:
+        return
     max_lines = int(ctx.param(FUNCTION_TOO_LONG, "max_lines"))
-    excluded = set(ctx.param(FUNCTION_TOO_LONG, "exclude_sigils"))
-    long = [c for c in clauses(ctx) if c.end_line - c.line + 1 > max_lines]
+    # A clause spans one line more than the newlines inside it, at most: counting them in the
+    # source is cheaper than asking the tree for the rows of every clause.
+    src = source(ctx)
+    count = src.count
+    long = [
+        c
+        for c in found
+        if count(b"\n", c.start, c.end) >= max_lines and c.end_line - c.line + 1 > max_lines
+    ]
     if not long:
         return
+    excluded = set(ctx.param(FUNCTION_TOO_LONG, "exclude_sigils"))
     markup = SortedNodes([s for s in ctx.index.nodes("sigil") if _sigil_name(s) in excluded])
     for clause in long:
         template_lines = sum(
@@ -63,14 +78,19 @@ def _sigil_name(sigil: Node) -> str:
 
 def _arity(ctx: FileContext) -> Iterator[Finding]:
     max_arity = int(ctx.param(FUNCTION_ARITY, "max_arity"))
+    if function_facts(ctx).max_arity <= max_arity:
+        return
     ignore_defp = bool(ctx.param(FUNCTION_ARITY, "ignore_defp"))
     for module in ctx.modules:
         for function in module.functions:
+            for clause in function.clauses:
+                if clause.max_arity > max_arity:
+                    break
+            else:
+                continue  # no clause takes more parameters than allowed
             if ignore_defp and function.kind in ("defp", "defmacrop"):
                 continue
             arity = max(c.max_arity for c in function.clauses)
-            if arity <= max_arity:
-                continue
             yield ctx.finding(
                 FUNCTION_ARITY,
                 function.node,
@@ -91,20 +111,51 @@ ECTO_QUERY_MACROS = frozenset({"from", "where", "select", "join"})
 
 
 class _AbcIndex:
-    """The file's indexed nodes by kind, sliceable by clause, and the excluded calls."""
+    """The file's indexed nodes by kind, sliceable by clause, and the excluded calls.
+
+    The calls (most of a file's indexed nodes) are sliced by a binary search on the list
+    itself until a clause needs the exact count: listing every call's offset costs more than
+    bounding the few clauses that get that far."""
 
     KINDS = ("binary_operator", "unary_operator", "call", "stab_clause")
+    SMALL_KINDS = ("binary_operator", "unary_operator", "stab_clause")
 
     def __init__(self, ctx: FileContext) -> None:
-        self.by_kind = {kind: _indexed(ctx, kind) for kind in self.KINDS}
-        excluded = set(ctx.param(ABC_SIZE, "excluded_functions"))
-        if _imports_ecto_query(ctx):
-            excluded |= ECTO_QUERY_MACROS
-        self.skipped = _excluded_ranges(ctx, excluded)
+        self.ctx = ctx
+        index = ctx.index
+        # Operators and clauses are few: one sorted list of their starts serves every bound.
+        small = [n.start_byte for kind in self.SMALL_KINDS for n in index.nodes(kind)]
+        small.sort()
+        self.small = small
+        self.calls = index.nodes("call")
+        self._by_kind: dict[str, SortedNodes] | None = None
+        self._skipped: list[tuple[int, int]] | None = None
+
+    @property
+    def by_kind(self) -> dict[str, SortedNodes]:
+        if self._by_kind is None:
+            self._by_kind = {kind: _indexed(self.ctx, kind) for kind in self.KINDS}
+        return self._by_kind
+
+    @property
+    def skipped(self) -> list[tuple[int, int]]:
+        if self._skipped is None:
+            ctx = self.ctx
+            excluded = set(ctx.param(ABC_SIZE, "excluded_functions"))
+            if _imports_ecto_query(ctx):
+                excluded |= ECTO_QUERY_MACROS
+            self._skipped = _excluded_ranges(ctx, excluded)
+        return self._skipped
 
     def upper_bound(self, clause: Clause) -> int:
         """a + b + c can never exceed the number of indexed nodes in the body."""
-        return sum(nodes.count_within(clause.body) for nodes in self.by_kind.values())
+        body = clause.body
+        start, end = body.start_byte, body.end_byte
+        calls, small = self.calls, self.small
+        lo = bisect_left(calls, start, key=START)
+        count = bisect_left(calls, end, lo, key=START) - lo
+        lo = bisect_left(small, start)
+        return count + bisect_left(small, end, lo) - lo
 
 
 def abc_size(
@@ -193,13 +244,17 @@ def _in_ranges(node: Node, ranges: list[tuple[int, int]]) -> bool:
 
 
 def _abc(ctx: FileContext) -> Iterator[Finding]:
+    found = clauses(ctx)
+    if not found:
+        return
     max_size = float(ctx.param(ABC_SIZE, "max_size"))
+    small = 2 * max_size
     index: _AbcIndex | None = None
-    for clause in clauses(ctx):
+    for clause in found:
         # Every counted node (call, operator, clause) owns at least one more node of the tree
         # (its name or operator token), so a body with few descendants cannot reach the limit;
         # tree-sitter knows a subtree's size without walking it.
-        if _is_using(clause) or clause.body.descendant_count <= 2 * max_size:
+        if clause.body.descendant_count <= small or _is_using(clause):
             continue
         index = index or _AbcIndex(ctx)
         if index.upper_bound(clause) <= max_size:

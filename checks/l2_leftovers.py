@@ -12,7 +12,7 @@ that the change knowingly leaves work behind, and never block.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 from checks import elixir
@@ -20,9 +20,13 @@ from checks.context import FileContext
 from checks.l2_support import (
     LIB_KINDS,
     START,
+    code_after,
+    derived,
     is_attribute_operand,
     is_def_head,
+    pipes,
     right,
+    source,
 )
 from checks.model import ELIXIR_KINDS, Finding, Rule, Severity
 
@@ -41,13 +45,20 @@ def _io_inspect(ctx: FileContext) -> Iterator[Finding]:
 
 
 def _dbg(ctx: FileContext) -> Iterator[Finding]:
+    src = source(ctx)
+    if b"dbg" not in src:
+        return  # every finding names `dbg`
     found = [
         c
         for c in ctx.index.calls_named("dbg")
         if not is_attribute_operand(c) and not is_def_head(c)
     ]
     found += ctx.index.remote_calls("Kernel", "dbg")
-    for pipe in ctx.index.binary_operators("|>"):
+    for pipe in pipes(ctx):
+        # `x |> dbg`: the right side ends the pipe, so the pipe's text ends with `dbg`.
+        end = pipe.end_byte
+        if src[end - 3 : end] != b"dbg":
+            continue
         rhs = right(pipe)
         if rhs is not None and rhs.type == "identifier" and elixir.text(rhs) == "dbg":
             found.append(rhs)
@@ -63,10 +74,19 @@ def _dbg(ctx: FileContext) -> Iterator[Finding]:
 
 def _iex_pry(ctx: FileContext) -> Iterator[Finding]:
     found = list(ctx.index.remote_calls("IEx", "pry"))
-    for call in ctx.index.calls_named("require"):
-        args = elixir.call_args(call)
-        if args and args[0].type == "alias" and elixir.text(args[0]) == "IEx":
-            found.append(call)
+    requires = ctx.index.calls_named("require")
+    if requires:
+        src = source(ctx)
+        for call in requires:
+            # `require IEx` / `require(IEx)`: the first argument's text starts with `IEx`.
+            at = code_after(src, call.start_byte + len("require"))
+            if 0 <= at < len(src) and src[at] == 40:  # "("
+                at = code_after(src, at + 1)
+            if at != -1 and not src.startswith(b"IEx", at):
+                continue
+            args = elixir.call_args(call)
+            if args and args[0].type == "alias" and elixir.text(args[0]) == "IEx":
+                found.append(call)
     for node in sorted(found, key=START):
         what = "require IEx" if elixir.local_name(node) == "require" else "IEx.pry"
         yield ctx.finding(
@@ -89,10 +109,41 @@ def _comment_pattern(tags: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(rf"#[ \t]*({any_case})\b:?[ \t]*(.*)$", re.MULTILINE)
 
 
+@lru_cache(maxsize=16)
+def _comment_gate(tags: tuple[str, ...]) -> re.Pattern[bytes] | None:
+    """A bytes pattern every comment tag matches (None for non-ASCII tags: no gate)."""
+    if not all(t.isascii() for t in tags):
+        return None
+    any_case = "|".join(_any_case(t) for t in tags)
+    return re.compile(rf"#[ \t]*(?:{any_case})".encode())
+
+
+def _tag_settings(raw: Iterable[object]) -> tuple[list[str], re.Pattern[bytes] | None]:
+    tags = [str(t) for t in raw]
+    return tags, _comment_gate(tuple(tags)) if tags else None
+
+
 def _todo_tags(ctx: FileContext) -> Iterator[Finding]:
-    tags = [str(t) for t in ctx.param(TODO_TAG, "tags")]
+    tags, gate = derived(ctx, TODO_TAG, "tags", _tag_settings)
     if not tags:
         return
+    src = source(ctx)
+    found: list[tuple[int, str, str]] = []
+    if gate is None or gate.search(src) is not None:
+        found += _comment_tags(ctx, tags)
+    if ctx.param(TODO_TAG, "include_doc") and _tag_in_docs(ctx, src, tags):
+        found += _doc_tags(ctx, "|".join(re.escape(t) for t in tags))
+    for number, tag, rest in sorted(set(found)):
+        detail = rest if len(rest) <= 80 else rest[:77] + "..."
+        yield ctx.finding(
+            TODO_TAG,
+            number,
+            f"{tag}: {detail}" if detail else f"{tag} tag",
+            fix="do it in this change, or track it in an issue and link it here",
+        )
+
+
+def _comment_tags(ctx: FileContext, tags: list[str]) -> list[tuple[int, str, str]]:
     text = ctx.text
     comment = _comment_pattern(tuple(tags))
     found: list[tuple[int, str, str]] = []
@@ -107,16 +158,21 @@ def _todo_tags(ctx: FileContext) -> Iterator[Finding]:
         if node is None or node.type != "comment":
             continue
         found.append((line, m.group(1).upper(), m.group(2).strip()))
-    if ctx.param(TODO_TAG, "include_doc") and any(t in text for t in tags):
-        found += _doc_tags(ctx, "|".join(re.escape(t) for t in tags))
-    for number, tag, rest in sorted(set(found)):
-        detail = rest if len(rest) <= 80 else rest[:77] + "..."
-        yield ctx.finding(
-            TODO_TAG,
-            number,
-            f"{tag}: {detail}" if detail else f"{tag} tag",
-            fix="do it in this change, or track it in an issue and link it here",
-        )
+    return found
+
+
+def _tag_in_docs(ctx: FileContext, src: bytes, tags: list[str]) -> bool:
+    """Whether a tag is written inside a doc attribute (`_doc_tags` finds nothing else)."""
+    needles = [t.encode("utf-8") for t in tags]
+    find = src.find
+    attributes = ctx.index.attributes
+    for name in DOC_ATTRIBUTES:
+        for attr in attributes(name):
+            start, end = attr.start_byte, attr.end_byte
+            for needle in needles:
+                if find(needle, start, end) != -1:
+                    return True
+    return False
 
 
 def _doc_tags(ctx: FileContext, alternation: str) -> list[tuple[int, str, str]]:

@@ -13,13 +13,24 @@ through the shared index; only a pattern whose text has a lower-to-upper-case "h
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from functools import partial
 
 from tree_sitter import Node
 
 from checks import elixir
 from checks.context import FileContext
-from checks.l2_support import CODE_KINDS, START, is_binary, is_unary, left
+from checks.l2_support import (
+    CODE_KINDS,
+    START,
+    byte_classes,
+    derived,
+    function_facts,
+    is_binary,
+    is_unary,
+    left,
+    source,
+)
 from checks.model import Finding, Rule, Severity
 
 PASCAL_SEGMENT = re.compile(r"^[A-Z][A-Za-z0-9]*$")
@@ -35,9 +46,26 @@ def _to_snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
 
 
+# `defmodule Name.Space` followed by a space or a comma: the alias as written, when it is a
+# plain ASCII one. A name that reads PascalCase here needs no tree lookup.
+_DEFMODULE_ALIAS = re.compile(
+    rb"defmodule[ \t]+([A-Z][A-Za-z0-9]*(?:\.[A-Z][A-Za-z0-9]*)*)[ \t\r\n,]"
+)
+
+
+def _compile_all(patterns: Iterable[str]) -> list[re.Pattern[str]]:
+    return [re.compile(p) for p in patterns]
+
+
 def _module_names(ctx: FileContext) -> Iterator[Finding]:
-    ignore = [re.compile(p) for p in ctx.param(MODULE_NAME, "ignore")]
-    for node in ctx.index.calls_named("defmodule"):
+    defs = ctx.index.calls_named("defmodule")
+    if not defs:
+        return
+    ignore = derived(ctx, MODULE_NAME, "ignore", _compile_all)
+    src = source(ctx)
+    for node in defs:
+        if _DEFMODULE_ALIAS.match(src, node.start_byte) is not None:
+            continue  # every segment is PascalCase: whatever the tree says, nothing to report
         args = elixir.call_args(node)
         if not args or args[0].type != "alias":
             continue
@@ -58,7 +86,18 @@ def _module_names(ctx: FileContext) -> Iterator[Finding]:
             )
 
 
+# Every name of a file's functions, one per line, is snake_case or a sigil definition.
+_NAMES_OK = re.compile(r"(?:(?:_*[a-z][a-z0-9_]*[?!]?|_+|sigil_[A-Za-z][A-Za-z0-9]*)\n)*")
+
+
+def _function_name_lines(ctx: FileContext) -> str:
+    """The names of the file's functions, each followed by a newline (shared per file)."""
+    return function_facts(ctx).names
+
+
 def _function_names(ctx: FileContext) -> Iterator[Finding]:
+    if _NAMES_OK.fullmatch(_function_name_lines(ctx)) is not None:
+        return
     for module in ctx.modules:
         for function in module.functions:
             name = function.name
@@ -74,7 +113,7 @@ def _function_names(ctx: FileContext) -> Iterator[Finding]:
 
 
 def _variable_names(ctx: FileContext) -> Iterator[Finding]:
-    if not _camel_words(ctx.text.encode("utf-8")):
+    if not _camel_words(ctx)[0]:
         return  # no camelCase word anywhere in the file: nothing to look up
     seen: set[str] = set()
     for pattern in _binding_patterns(ctx):
@@ -93,39 +132,38 @@ def _variable_names(ctx: FileContext) -> Iterator[Finding]:
             )
 
 
-# Byte classes for the file-level prefilter: word characters that may start a variable
-# (lower-case letters, digits, `_`) become `a`, upper-case letters `A`, everything else a space.
-_CLASSES = bytes.maketrans(
-    bytes(range(256)),
-    bytes(
-        97 if (97 <= b <= 122 or 48 <= b <= 57 or b == 95) else 65 if 65 <= b <= 90 else 32
-        for b in range(256)
-    ),
-)
 _LOWER_START = frozenset(b"abcdefghijklmnopqrstuvwxyz_")
 
 
-def _camel_words(data: bytes) -> set[bytes]:
-    """Words that start lower-case and have an upper-case letter after a lower-case one
-    (`totalWeight`), found with C-level byte searches instead of a regular expression over the
-    file; aliases such as `MyApp` start upper-case and are skipped."""
-    classes = data.translate(_CLASSES)
-    found: set[bytes] = set()
-    i = classes.find(b"aA")
-    while i >= 0:
-        if data[i] == 95:  # `__MODULE__`: an underscore before a capital is not a hump
-            i = classes.find(b"aA", i + 2)
-            continue
-        start = i
-        while start > 0 and classes[start - 1] != 32:
-            start -= 1
-        if data[start] in _LOWER_START and (start == 0 or data[start - 1] not in b"@:."):
-            end = i + 1
-            while end < len(classes) and classes[end] != 32:
-                end += 1
-            found.add(data[start:end])
-        i = classes.find(b"aA", i + 2)
-    return found
+def _camel_words(ctx: FileContext) -> tuple[bool, bool]:
+    """(a word that may be a camelCase variable, a camelCase attribute name after `@`).
+
+    The first is a word starting lower-case (or `_`), not after `@`, `:` or `.`, with an
+    upper-case letter right after a lower-case letter or digit (`totalWeight`); aliases such
+    as `MyApp` start upper-case and are skipped. The second is what ATTRIBUTE_HINT matches: a
+    word after `@` starting lower-case (or `_`) that holds an upper-case letter. Every such
+    word has an `aA` or `0A` hump in the shared byte classes, found by C-level searches."""
+    return ctx.shared("l2.camel_words", partial(_find_camel_words, ctx))
+
+
+def _find_camel_words(ctx: FileContext) -> tuple[bool, bool]:
+    classes = byte_classes(ctx)
+    data = source(ctx)
+    variable = attribute = False
+    for hump in (b"aA", b"0A"):
+        i = classes.find(hump)
+        while i != -1:
+            start = classes.rfind(b" ", 0, i) + 1
+            if data[start] in _LOWER_START:
+                before = data[start - 1] if start else 32
+                if before == 64:  # "@"
+                    attribute = True
+                elif data[i] != 95 and before not in b":.":  # `_A` is no hump
+                    variable = True
+                if variable and attribute:
+                    return True, True
+            i = classes.find(hump, i + 2)
+    return variable, attribute
 
 
 def _binding_patterns(ctx: FileContext) -> list[Node]:
@@ -173,8 +211,8 @@ def _is_bare_def_name(node: Node) -> bool:
 
 
 def _attribute_names(ctx: FileContext) -> Iterator[Finding]:
-    if not ATTRIBUTE_HINT.search(ctx.text):
-        return
+    if not _camel_words(ctx)[1]:
+        return  # ATTRIBUTE_HINT matches nowhere
     seen: set[str] = set()
     for node in ctx.index.nodes("unary_operator"):
         if not is_unary(node, "@"):
@@ -196,6 +234,9 @@ def _attribute_names(ctx: FileContext) -> Iterator[Finding]:
 
 
 def _predicate_names(ctx: FileContext) -> Iterator[Finding]:
+    names = _function_name_lines(ctx)
+    if "is_" not in names and "?" not in names:
+        return  # every message needs an `is_` prefix or a `?` suffix
     for module in ctx.modules:
         for function in module.functions:
             if function.impl:
@@ -225,8 +266,8 @@ def _predicate_names(ctx: FileContext) -> Iterator[Finding]:
 
 
 def _exception_names(ctx: FileContext) -> Iterator[Finding]:
-    if "defexception" not in ctx.text:
-        return
+    if not ctx.index.calls_named("defexception"):
+        return  # a module's `defexception` statement is one of the file's calls
     suffixes = tuple(ctx.param(EXCEPTION_NAME, "suffixes"))
     for module in ctx.modules:
         if not module.local_calls("defexception"):

@@ -10,7 +10,9 @@ piped and the nested form (`Enum.join(Enum.map(l, f))`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
 
 from tree_sitter import Node
 
@@ -19,20 +21,40 @@ from checks.context import FileContext
 from checks.l2_support import (
     BLOCK_MACROS,
     CODE_KINDS,
+    code_after,
+    code_before,
+    derived,
+    ends_with_token,
     is_binary,
     is_block_call,
     left,
+    pipes,
     right,
+    source,
 )
 from checks.model import Finding, Rule, Severity
 
 
 def _single_pipe(ctx: FileContext) -> Iterator[Finding]:
+    found = pipes(ctx)
+    if not found:
+        return
+    # The pipes of one pipeline `a |> f() |> g()` nest along their left operands, so they all
+    # start at the same byte (operands binding tighter than `|>` cannot hold a pipe without
+    # parentheses). Only a pipe whose start no other pipe shares can be a single step.
+    starts = [p.start_byte for p in found]
+    counts = Counter(starts)
+    if len(counts) == len(starts):
+        singles: list[Node] = found
+    else:
+        singles = [p for p, s in zip(found, starts, strict=True) if counts[s] == 1]
+    if not singles:
+        return
     allow_zero = bool(ctx.param(SINGLE_PIPE, "allow_0_arity_functions"))
     allow_blocks = bool(ctx.param(SINGLE_PIPE, "allow_blocks"))
     allow_lists = bool(ctx.param(SINGLE_PIPE, "allow_lists"))
     allow_maps = bool(ctx.param(SINGLE_PIPE, "allow_maps"))
-    for pipe in ctx.index.binary_operators("|>"):
+    for pipe in singles:
         lhs, rhs = left(pipe), right(pipe)
         if lhs is None or rhs is None or is_binary(lhs, "|>"):
             continue
@@ -91,24 +113,49 @@ def _suggestion(ctx: FileContext, pipe: Node, replacement: str | None) -> str | 
 
 
 def _pipe_into_fn(ctx: FileContext) -> Iterator[Finding]:
-    for pipe in ctx.index.binary_operators("|>"):
-        rhs = right(pipe)
-        if rhs is None or rhs.type != "call":
+    fns = ctx.index.nodes("anonymous_function")
+    if not fns or not pipes(ctx):
+        return
+    src = source(ctx)
+    found: list[tuple[Node, Node]] = []
+    for fn in fns:
+        # `x |> (fn ... end).()`: only `(`s and whitespace separate the `|>` from the `fn`.
+        i = code_before(src, fn.start_byte)
+        while i >= 0 and src[i] == 40:  # "("
+            i = code_before(src, i)
+        if i != -2 and (i < 1 or src[i - 1 : i + 1] != b"|>"):
             continue
-        target = elixir.call_target(rhs)
-        if target is None or target.type != "dot":
-            continue
-        callee = target.child_by_field_name("left")
-        while callee is not None and callee.type == "block" and callee.named_child_count == 1:
-            callee = callee.named_children[0]
-        if callee is not None and callee.type == "anonymous_function":
-            yield ctx.finding(
-                PIPE_INTO_FN,
-                rhs,
-                "pipe into an anonymous function call `(fn ... end).()`",
-                end_line=elixir.line_of(rhs),
-                fix="name the step as a private function (or use `then/2`)",
-            )
+        hit = _piped_fn_call(fn)
+        if hit is not None:
+            found.append(hit)
+    if len(found) > 1:  # report in the order of the pipes, as the index lists them
+        order = {pipe.id: i for i, pipe in enumerate(pipes(ctx))}
+        found.sort(key=lambda item: order[item[0].id])
+    for _pipe, rhs in found:
+        yield ctx.finding(
+            PIPE_INTO_FN,
+            rhs,
+            "pipe into an anonymous function call `(fn ... end).()`",
+            end_line=elixir.line_of(rhs),
+            fix="name the step as a private function (or use `then/2`)",
+        )
+
+
+def _piped_fn_call(fn: Node) -> tuple[Node, Node] | None:
+    """(pipe, call) when `fn` is the callee of `(fn ... end).()` on the right of a `|>`."""
+    callee = fn
+    holder = callee.parent
+    while holder is not None and holder.type == "block" and holder.named_child_count == 1:
+        callee, holder = holder, holder.parent
+    if holder is None or holder.type != "dot" or holder.child_by_field_name("left") != callee:
+        return None
+    rhs = holder.parent
+    if rhs is None or rhs.type != "call" or rhs.child_by_field_name("target") != holder:
+        return None
+    pipe = rhs.parent
+    if pipe is None or not is_binary(pipe, "|>") or right(pipe) != rhs:
+        return None
+    return pipe, rhs
 
 
 # (first, second) -> advice; the key is how `pairs` names it in the configuration.
@@ -162,24 +209,87 @@ def _enum_fun(node: Node | None) -> str | None:
     return name[1]
 
 
+# `Enum.fun` as the index reads a remote call's target from its text.
+_ENUM_FUNCTION = re.compile(rb"Enum\.([a-z_][A-Za-z0-9_]*+[?!]?+)")
+# `Enum.fun` at a call's start, up to where its arguments begin.
+_ENUM_HEAD = re.compile(rb"Enum[ \t]*\.[ \t]*[a-z_][A-Za-z0-9_]*[?!]?")
+
+
+def _may_follow_enum(src: bytes, call: Node, enum_ends: set[int]) -> bool:
+    """Whether the text allows `call` to take an `Enum.` call as its first argument or to be
+    piped from one: false only when the step before `|>` is not such a call (the index knows
+    where each one ends) and the first argument does not open with `Enum`."""
+    piped = ends_with_token(src, call.start_byte, b"|>")
+    if piped is None:
+        return True
+    if piped:
+        bar = code_before(src, call.start_byte) - 1  # the `|` of `|>`
+        last = code_before(src, bar)
+        if last < 0 or last + 1 in enum_ends or _spaced_enum_call(src, last + 1):
+            return True
+    head = _ENUM_HEAD.match(src, call.start_byte)
+    if head is None:
+        return True
+    at = head.end()
+    if src[at : at + 1] == b"(":
+        at += 1
+    first = code_after(src, at)
+    return first == -1 or src.startswith(b"Enum", first)
+
+
+def _spaced_enum_call(src: bytes, end: int) -> bool:
+    """Whether an `Enum . fun` written with space or a comment around the dot (a remote call
+    for the tree, not for the index) may end at `end`: some `Enum` since the last `|>`."""
+    start = max(src.rfind(b"|>", 0, end), 0)
+    at = src.find(b"Enum", start, end)
+    while at != -1:
+        after = src[at + 4 : at + 5]
+        if after in _GAP or (after == b"." and src[at + 5 : at + 6] in _GAP):
+            return True
+        at = src.find(b"Enum", at + 4, end)
+    return False
+
+
+_GAP = frozenset({b" ", b"\t", b"\n", b"\r", b"\f", b"\v", b"#", b"\\"})
+
+
+def _enum_settings(
+    pairs: Iterable[str],
+) -> tuple[dict[tuple[str, str], str], tuple[str, ...], tuple[str, ...]]:
+    """(wanted (first, second) -> key, the second functions, the first functions)."""
+    wanted = {(ENUM_PAIRS[key][0], ENUM_PAIRS[key][1]): key for key in pairs if key in ENUM_PAIRS}
+    seconds = tuple(sorted({pair[1] for pair in wanted}))
+    firsts = tuple(sorted({pair[0] for pair in wanted}))
+    return wanted, seconds, firsts
+
+
 def _enum_pipeline(ctx: FileContext) -> Iterator[Finding]:
-    wanted = {
-        (ENUM_PAIRS[key][0], ENUM_PAIRS[key][1]): key
-        for key in ctx.param(ENUM_PIPELINE, "pairs")
-        if key in ENUM_PAIRS
-    }
+    wanted, seconds, firsts = derived(ctx, ENUM_PIPELINE, "pairs", _enum_settings)
     if not wanted:
         return
-    seconds = {pair[1] for pair in wanted}
-    for (_module, fun2), call in ctx.index.remote_calls_where(
-        lambda m, f: m == "Enum" and f in seconds
-    ):
+    calls = ctx.index.remote_calls("Enum", *seconds)
+    if not calls:
+        return
+    src = source(ctx)
+    enum_ends = {n.end_byte for n in ctx.index.remote_calls("Enum", *firsts)}
+    for call in calls:
+        if not _may_follow_enum(src, call, enum_ends):
+            continue
+        # The index filed the call under the function its text names after `Enum.`.
+        named = _ENUM_FUNCTION.match(src, call.start_byte)
+        if named is None:
+            continue
+        fun2 = named.group(1).decode()
         parent = call.parent
         piped = parent is not None and is_binary(parent, "|>") and right(parent) == call
         expected = PIPED_ARITY.get(fun2)
         if piped and parent is not None:
-            source = left(parent)
-            first = right(source) if source is not None and is_binary(source, "|>") else source
+            previous = left(parent)
+            first = (
+                right(previous)
+                if previous is not None and is_binary(previous, "|>")
+                else previous
+            )
         else:
             args = elixir.arguments_node(call)
             first = args.named_child(0) if args is not None and args.named_child_count else None

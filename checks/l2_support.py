@@ -17,12 +17,13 @@ import bisect
 from collections.abc import Callable, Collection, Sequence
 from functools import partial
 from operator import attrgetter
+from typing import Any, TypeVar
 
 from tree_sitter import Node
 
 from checks import elixir
 from checks.context import FileContext
-from checks.model import FileKind
+from checks.model import FileKind, Rule
 
 # The definitions credo's function metrics look at (guards are one expression, not measured).
 METRIC_DEF_KINDS = ("def", "defp", "defmacro", "defmacrop")
@@ -39,6 +40,8 @@ NESTING_MACROS = ("if", "unless", "case", "cond", "for", "with")
 CODE_KINDS: frozenset[FileKind] = frozenset({"lib", "test", "test_support"})
 LIB_KINDS: frozenset[FileKind] = frozenset({"lib"})
 TEST_KINDS: frozenset[FileKind] = frozenset({"test"})
+
+T = TypeVar("T")
 
 # Sort key of nodes in source order (C-level, for the hot paths).
 START = attrgetter("start_byte")
@@ -142,16 +145,21 @@ class Clause:
     """One def/defp/defmacro/defmacrop clause with a body, as the metrics see it.
 
     A plain slotted class: thousands are built per megabyte, and frozen dataclasses are slow
-    to construct."""
+    to construct. `start`/`end` are the clause's byte range (read once, compared often);
+    `clause` is the parsed clause itself (parameters, head, guard)."""
 
-    __slots__ = ("arity", "body", "kind", "name", "node")
+    __slots__ = ("arity", "body", "clause", "end", "kind", "name", "node", "start")
 
     def __init__(self, clause: elixir.FunctionClause, body: Node) -> None:
-        self.node = clause.node
+        node = clause.node
+        self.node = node
+        self.clause = clause
         self.kind = clause.kind
         self.name = clause.name
         self.arity = clause.max_arity
         self.body = body
+        self.start: int = node.start_byte
+        self.end: int = node.end_byte
 
     @property
     def label(self) -> str:
@@ -166,25 +174,58 @@ class Clause:
         return elixir.end_line_of(self.node)
 
 
+class FunctionFacts:
+    """What several rules read off every function of a file, gathered in one pass over the
+    module model: the measured clauses, every function's name (one per line) and the largest
+    arity of any clause."""
+
+    __slots__ = ("clauses", "max_arity", "names")
+
+    def __init__(self, ctx: FileContext) -> None:
+        found: list[Clause] = []
+        names: list[str] = []
+        max_arity = 0
+        metric = METRIC_DEF_KINDS
+        for module in ctx.modules:
+            for function in module.functions:
+                names.append(function.name)
+                measured = function.kind in metric
+                for clause in function.clauses:
+                    if clause.max_arity > max_arity:
+                        max_arity = clause.max_arity
+                    if measured:
+                        body = clause.body
+                        if body is not None:
+                            found.append(Clause(clause, body))
+        self.clauses = found
+        self.names = "\n".join(names) + "\n" if names else ""
+        self.max_arity = max_arity
+
+
+def function_facts(ctx: FileContext) -> FunctionFacts:
+    return ctx.shared("l2.function_facts", partial(FunctionFacts, ctx))
+
+
 def clauses(ctx: FileContext) -> list[Clause]:
-    """Every measured clause of the file's modules, in source order (cached per file).
+    """Every measured clause of the file's modules, module by module (cached per file).
 
     Built from `ctx.modules`, which the L4/L7 reviewers parse anyway; definitions generated
     inside `quote` blocks are part of their macro, as in credo.
     """
-    return ctx.shared("l2.clauses", lambda: _clauses(ctx))
+    return function_facts(ctx).clauses
 
 
-def _clauses(ctx: FileContext) -> list[Clause]:
-    found: list[Clause] = []
-    for module in ctx.modules:
-        for function in module.functions:
-            if function.kind not in METRIC_DEF_KINDS:
-                continue
-            for clause in function.clauses:
-                if clause.body is not None:
-                    found.append(Clause(clause, clause.body))
-    return found
+def clauses_by_start(ctx: FileContext) -> list[Clause]:
+    """`clauses(ctx)` in source order (nested modules interleave with their parents)."""
+
+    def build() -> list[Clause]:
+        found = clauses(ctx)
+        return sorted(found, key=_CLAUSE_START) if len(found) > 1 else found
+
+    return ctx.shared("l2.clauses_by_start", build)
+
+
+_CLAUSE_START = attrgetter("start")
 
 
 class Spans:
@@ -236,6 +277,15 @@ class SortedNodes:
         lo, hi = self._bounds(outer)
         return hi - lo
 
+    def between(self, start: int, end: int) -> Sequence[Node]:
+        """The nodes that start in the byte range [start, end)."""
+        lo = bisect.bisect_left(self.starts, start)
+        return self.nodes[lo : bisect.bisect_left(self.starts, end, lo)]
+
+    def any_between(self, start: int, end: int) -> bool:
+        i = bisect.bisect_left(self.starts, start)
+        return i < len(self.starts) and self.starts[i] < end
+
 
 def sorted_nodes(ctx: FileContext, key: str, nodes: Callable[[], Sequence[Node]]) -> SortedNodes:
     """A per-file SortedNodes for `nodes()` (sorted by start byte), shared under `key`."""
@@ -269,3 +319,109 @@ def statements(container: Node) -> list[Node]:
 
 
 SEQUENCE_TYPES = frozenset({"do_block", "else_block", "after_block", "body", "block", "source"})
+
+
+# --- cheap per-file plumbing ------------------------------------------------------------------
+
+_DERIVED: dict[tuple[int, str, str, int], tuple[object, Any]] = {}
+
+
+def derived(ctx: FileContext, rule: Rule, name: str, build: Callable[[Any], T]) -> T:
+    """`build(ctx.param(rule, name))`, computed once per configuration (sets, compiled
+    patterns... that a rule would otherwise rebuild for every file)."""
+    config = ctx.config
+    key = (id(config), rule.id, name, id(build))
+    hit = _DERIVED.get(key)
+    if hit is not None and hit[0] is config:
+        value: T = hit[1]
+        return value
+    value = build(ctx.param(rule, name))
+    if len(_DERIVED) >= 4096:
+        _DERIVED.clear()
+    _DERIVED[key] = (config, value)
+    return value
+
+
+def source(ctx: FileContext) -> bytes:
+    """The UTF-8 bytes of the file (what tree-sitter offsets index), without re-encoding."""
+    return ctx.source or ctx.text.encode("utf-8")
+
+
+# Byte classes of the source, one C-level `translate` shared by the rules that scan the text:
+# lower-case letters become `a`, upper-case `A`, digits and `_` become `0`, everything else
+# (punctuation, whitespace, non-ASCII bytes) a space. Substring searches over it find humps
+# (`aA`, `0A`), digit runs (`00000`) and word ends (` `) at C speed.
+_CLASS_TABLE = bytes.maketrans(
+    bytes(range(256)),
+    bytes(
+        97 if 97 <= b <= 122 else 65 if 65 <= b <= 90 else 48 if 48 <= b <= 57 or b == 95 else 32
+        for b in range(256)
+    ),
+)
+
+
+def byte_classes(ctx: FileContext) -> bytes:
+    """The file's bytes mapped to classes (see `_CLASS_TABLE`), computed once per file."""
+    return ctx.shared("l2.classes", lambda: source(ctx).translate(_CLASS_TABLE))
+
+
+def pipes(ctx: FileContext) -> list[Node]:
+    return ctx.index.binary_operators("|>")
+
+
+def sorted_ops(ctx: FileContext, op: str) -> SortedNodes:
+    """The binary operators `op` of the file as a SortedNodes, shared per file."""
+    return sorted_nodes(ctx, f"binop.{op}", partial(ctx.index.binary_operators, op))
+
+
+_SPACE = frozenset(b" \t\r\n\f\v")
+
+
+def code_before(src: bytes, pos: int) -> int:
+    """Index of the last byte of code before `pos` (whitespace skipped), or -1 at the start of
+    the file; -2 when the text cannot tell: a comment may sit in between (a line crossed on
+    the way contains `#`), or a `\\` line continuation or non-ASCII byte ends the gap."""
+    i = pos - 1
+    crossed = False
+    while i >= 0:
+        byte = src[i]
+        if byte not in _SPACE:
+            break
+        if byte == 10:
+            crossed = True
+        i -= 1
+    if i >= 0 and (src[i] == 92 or src[i] >= 128):
+        return -2
+    if crossed and i >= 0 and src.rfind(b"#", src.rfind(b"\n", 0, i) + 1, i + 1) != -1:
+        return -2
+    return i
+
+
+def code_after(src: bytes, pos: int) -> int:
+    """Index of the first byte of code at or after `pos`, skipping whitespace and comments;
+    -1 when the text cannot tell (a `\\` line continuation or a non-ASCII byte)."""
+    size = len(src)
+    i = pos
+    while i < size:
+        byte = src[i]
+        if byte == 35:  # "#": a comment runs to the end of the line
+            nl = src.find(b"\n", i)
+            if nl == -1:
+                return size
+            i = nl + 1
+        elif byte in _SPACE:
+            i += 1
+        elif byte == 92 or byte >= 128:
+            return -1
+        else:
+            return i
+    return size
+
+
+def ends_with_token(src: bytes, pos: int, token: bytes) -> bool | None:
+    """Whether the code before `pos` ends with `token`; None when the text cannot tell."""
+    i = code_before(src, pos)
+    if i == -2:
+        return None
+    start = i + 1 - len(token)
+    return start >= 0 and src[start : i + 1] == token

@@ -15,7 +15,8 @@ exception it raises when the data is wrong.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 
 from tree_sitter import Node
 
@@ -25,9 +26,15 @@ from checks.l2_support import (
     BLOCK_MACROS,
     CODE_KINDS,
     SEQUENCE_TYPES,
+    Spans,
     clause_spans,
+    clauses,
+    code_after,
+    code_before,
+    derived,
     is_binary,
     right,
+    source,
     statements,
 )
 from checks.model import Finding, Rule, Severity
@@ -36,17 +43,40 @@ MODULES = ("Enum", "String", "Map", "List", "Keyword", "Tuple", "Path", "Regex")
 BODY_KEYS = frozenset({"do", "else", "after", "rescue", "catch"})
 
 
+def _allowed_pairs(allowed: Iterable[object]) -> frozenset[tuple[str, str]]:
+    """`Mod.fun` entries as (Mod, fun) pairs: a function name has no dot."""
+    return frozenset(
+        (str(a).rsplit(".", 1)[0], str(a).rsplit(".", 1)[1]) for a in allowed if "." in str(a)
+    )
+
+
 def _unused(ctx: FileContext) -> Iterator[Finding]:
-    modules = set(ctx.param(UNUSED_RESULT, "modules"))
-    allowed = set(ctx.param(UNUSED_RESULT, "allow"))
+    modules = derived(ctx, UNUSED_RESULT, "modules", frozenset)
+    allowed = derived(ctx, UNUSED_RESULT, "allow", _allowed_pairs)
     candidates = ctx.index.remote_calls_where(
-        lambda m, f: m in modules and not f.endswith("!") and f"{m}.{f}" not in allowed
+        lambda m, f: m in modules and f[-1] != "!" and (m, f) not in allowed
     )
     if not candidates:
         return
-    spans = clause_spans(ctx)
+    src = source(ctx)
+    spans: Spans | None = None
+    bodies: set[int] | None = None
     for (module, fun), call in candidates:
-        if not _discarded(call) or spans.owner(call) is None:
+        start = call.start_byte
+        if _used_by_text(src, start, call.end_byte):
+            continue
+        before = code_before(src, start)
+        if before >= 0 and src[before] == 58:  # ":" ends a keyword: `do: call`
+            # The whole `do:` body of a def starts here (or the call opens it): a function
+            # returns that value.
+            if bodies is None:
+                bodies = {c.body.start_byte for c in clauses(ctx)}
+            if start in bodies:
+                continue
+        if not _discarded(call):
+            continue
+        spans = spans or clause_spans(ctx)
+        if spans.owner(call) is None:
             continue
         piped = is_binary(call.parent, "|>") and right(call.parent) == call  # type: ignore[arg-type]
         arity = len(elixir.call_args(call)) + (1 if piped else 0)
@@ -58,6 +88,51 @@ def _unused(ctx: FileContext) -> Iterator[Finding]:
             end_line=elixir.line_of(call),
             fix="bind the result (`x = ...`) or remove the call",
         )
+
+
+# Bytes a call's name or an accessed variable ends with: `f(`, `x[`.
+_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def _used_by_text(src: bytes, start: int, end: int) -> bool:
+    """Whether the text around a call shows its value is used.
+
+    * Followed by `|>`: the call, or the expression it ends, is the left side of that pipe
+      (a node ending there cannot be a statement that some other statement follows).
+    * After an operator ending in `=` (a match or a comparison), as the first argument
+      `f(call` or the key `x[call`, or as a keyword's value `key: call`: the call's parent
+      is that operator, the call arguments, the access or the keyword pair, or something the
+      call starts (an operator, a call, a dot). All of them use the value.
+    """
+    after = code_after(src, end)
+    if after >= 0 and src.startswith(b"|>", after):
+        return True
+    at = code_before(src, start)
+    if at < 1:
+        return False
+    byte = src[at]
+    prev = src[at - 1]
+    if byte == 61:  # "=", unless it is the char literal `?=` / `?\\=`
+        return prev != 63 and prev != 92
+    if byte in (40, 91):  # "(", "["
+        if prev in _WORD_BYTES:
+            return True  # `f(`, `x[`
+        if prev in (63, 33):  # "?", "!": `valid?(` only when a name ends there
+            return at > 1 and src[at - 2] in _WORD_BYTES
+        if prev == 46 and byte == 40:  # `fun.(`, not the range `1..(`
+            return at > 1 and src[at - 2] != 46
+        return False
+    if byte == 58:  # ":"
+        # A keyword value `key: call` (a map's or a call's option) is kept, unless the key
+        # names a body (`do:`, `else:`...) whose value may be dropped.
+        word = _KEYWORD_BEFORE.search(src, max(at - 40, 0), at)
+        return word is not None and word.group(1) not in _BODY_KEYS_BYTES
+    return False
+
+
+# The word of a keyword `word:` ending right before a given offset.
+_KEYWORD_BEFORE = re.compile(rb"(?<![A-Za-z0-9_?!:\"'])([a-z_][A-Za-z0-9_]*[?!]?)\Z")
+_BODY_KEYS_BYTES = frozenset(k.encode() for k in BODY_KEYS)
 
 
 def _discarded(call: Node) -> bool:
