@@ -10,6 +10,7 @@ current directory instead, as the JSON contract says.
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -83,14 +84,20 @@ class Workspace:
     root: Path
     cwd: Path
     config: Config
+    _displayed: dict[str, str] = field(default_factory=dict, repr=False)
 
     def rel(self, path: Path) -> str:
         """Root-relative POSIX path (what the engine and the globs see)."""
         return path.resolve().relative_to(self.root).as_posix()
 
     def display(self, rel: str) -> str:
-        """cwd-relative POSIX path (what reports show)."""
-        return Path(os.path.relpath(self.root / rel, self.cwd)).as_posix()
+        """cwd-relative POSIX path (what reports show); memoised, since a report names the
+        same few paths thousands of times."""
+        shown = self._displayed.get(rel)
+        if shown is None:
+            shown = Path(os.path.relpath(self.root / rel, self.cwd)).as_posix()
+            self._displayed[rel] = shown
+        return shown
 
     def excluded(self, rel: str) -> bool:
         return any_match(rel, self.config.exclude)
@@ -139,11 +146,13 @@ class Workspace:
         """Prepare one file. Files that cannot be reviewed are listed in `skipped` when they were
         asked for (changed); context files that cannot be read are simply left out."""
         # normpath: `lib/../lib/a.ex` must become `lib/a.ex`, or kinds and test paths go wrong.
-        absolute = Path(os.path.normpath(path.absolute()))
-        try:
-            rel = absolute.relative_to(self.root).as_posix()
-        except ValueError:
-            rel = os.path.relpath(absolute, self.root).replace(os.sep, "/")
+        # Plain strings and os calls: pathlib cost more than parsing a small file.
+        absolute = os.path.normpath(os.path.abspath(path))
+        root = str(self.root)
+        if absolute.startswith(root + os.sep):
+            rel = absolute[len(root) + 1 :].replace(os.sep, "/")
+        else:
+            rel = os.path.relpath(absolute, root).replace(os.sep, "/")
         if rel in seen or self.excluded(rel):
             return
 
@@ -151,7 +160,12 @@ class Workspace:
             if changed:
                 out.skipped.append(SkippedFile(rel, reason))
 
-        if path.is_symlink():
+        try:
+            status = os.lstat(path)
+        except OSError as exc:
+            skip(f"cannot read: {exc.strerror or exc}")
+            return
+        if stat.S_ISLNK(status.st_mode):
             try:
                 target = path.resolve(strict=True)
             except RuntimeError:  # Python 3.11 reports a symlink loop this way
@@ -168,11 +182,12 @@ class Workspace:
             return
         seen.add(rel)
         try:
-            size = path.stat().st_size
+            size = os.stat(path).st_size if stat.S_ISLNK(status.st_mode) else status.st_size
             if size > MAX_BYTES:
                 skip(f"file is {size:,} bytes, over the {MAX_BYTES:,}-byte limit")
                 return
-            data = path.read_bytes()
+            with open(path, "rb") as handle:
+                data = handle.read()
         except OSError as exc:
             skip(f"cannot read: {exc.strerror or exc}")
             return
