@@ -8,7 +8,8 @@ their types from the behaviour, so they are exempt.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from tree_sitter import Node
 
@@ -35,41 +36,110 @@ BUILTIN_TYPES = frozenset(
 )
 
 
-def _missing_spec(ctx: FileContext) -> Iterator[Finding]:
+# --- one pass over the public functions, shared by two L4 rules and two L7 rules ----------
+
+
+@dataclass(frozen=True)
+class Survey:
+    """The public functions each rule has to look at, in source order, read from the module
+    model and the source text only. Reading every function is most of what these rules cost,
+    so it is done once per file; nearly every function has its spec and doc, so the first
+    three lists are nearly always empty. Callbacks (`@impl`) get their types and docs from
+    the behaviour: only the last list has them."""
+
+    # def/defmacro with the arities that have no @spec (guards are not specced).
+    unspecced: list[tuple[elixir.Module, elixir.Function, list[int]]]
+    # Functions ExDoc lists (names starting with `_` are hidden) that have no @doc ...
+    undocumented: list[tuple[elixir.Module, elixir.Function]]
+    # ... and those whose @doc has no `iex>` example.
+    without_example: list[tuple[elixir.Module, elixir.Function]]
+    # Functions whose source says ":error": only they can return `{:error, ...}`.
+    erring: list[tuple[elixir.Module, elixir.Function]]
+
+
+def survey(ctx: FileContext) -> Survey:
+    """The file's survey, taken by whichever of the four rules asks first."""
+    return ctx.shared("l4.survey", lambda: _take_survey(ctx))
+
+
+def _take_survey(ctx: FileContext) -> Survey:
+    found = Survey([], [], [], [])
+    source = ctx.source
+    says_error = b":error" in source
     for module in ctx.modules:
+        for function in module.functions:
+            if function.kind not in elixir.PUBLIC_DEF_KINDS:
+                continue
+            if says_error and _source_has(source, function, b":error"):
+                found.erring.append((module, function))
+            if function.impl:
+                continue
+            name = function.name
+            if function.kind != "defguard":
+                missing = [a for a in _arities(function) if (name, a) not in module.specs]
+                if missing:
+                    found.unspecced.append((module, function, missing))
+            if name.startswith("_"):
+                continue
+            doc = function.doc
+            if doc is None:
+                found.undocumented.append((module, function))
+            elif source.find(b"iex>", doc.start_byte, doc.end_byte) == -1:
+                found.without_example.append((module, function))
+    return found
+
+
+def _arities(function: elixir.Function) -> Iterable[int]:
+    """`function.arities` without building a set for the usual single clause (it is asked of
+    every public function of every file)."""
+    if len(function.clauses) == 1:
+        clause = function.clauses[0]
+        return range(clause.min_arity, clause.max_arity + 1)
+    return function.arities
+
+
+def _source_has(source: bytes, function: elixir.Function, text: bytes) -> bool:
+    """Whether the source of the function's clauses contains `text`."""
+    start, end = function.clauses[0].node.start_byte, function.clauses[-1].node.end_byte
+    return source.find(text, start, end) != -1
+
+
+def _missing_spec(ctx: FileContext) -> Iterator[Finding]:
+    for module, function, missing in survey(ctx).unspecced:
         if _quoted(ctx, module):
             continue
-        for function in module.functions:
-            # Guards are macros that expand inside `when`; they are not specced (the stdlib's
-            # are not either), and the rule's contract is "public def/defmacro".
-            if not function.public or function.impl or function.kind == "defguard":
-                continue
-            missing = [a for a in function.arities if (function.name, a) not in module.specs]
-            if not missing:
-                continue
-            names = ", ".join(f"{function.name}/{a}" for a in missing)
-            verb = "has" if len(missing) == 1 else "have"
-            # The first clause that defines a missing arity (`def f(a)` then `def f(a, b)`
-            # with only f/1 specced points at the second).
-            anchor = next(
-                (c.node for c in function.clauses if c.min_arity <= missing[0] <= c.max_arity),
-                function.node,
-            )
-            yield ctx.finding(
-                SPEC_MISSING,
-                anchor,
-                f"public {function.kind} {names} {verb} no @spec",
-                end_line=elixir.line_of(anchor),
-                fix=f"add `@spec {function.name}(...) :: ...` above the first clause",
-            )
+        names = ", ".join(f"{function.name}/{a}" for a in missing)
+        verb = "has" if len(missing) == 1 else "have"
+        # The first clause that defines a missing arity (`def f(a)` then `def f(a, b)` with
+        # only f/1 specced points at the second).
+        anchor = next(
+            (c.node for c in function.clauses if c.min_arity <= missing[0] <= c.max_arity),
+            function.node,
+        )
+        yield ctx.finding(
+            SPEC_MISSING,
+            anchor,
+            f"public {function.kind} {names} {verb} no @spec",
+            end_line=elixir.line_of(anchor),
+            fix=f"add `@spec {function.name}(...) :: ...` above the first clause",
+        )
 
 
 def _vague_types(ctx: FileContext) -> Iterator[Finding]:
+    # Only a spec whose text says "any" or "term" can name any()/term(). Few files, and few of
+    # their specs, say either; reading text is much cheaper than walking a spec's tree.
+    source = ctx.source
+    if not _mentions_vague(source):
+        return
+    suspects = [
+        spec
+        for spec in ctx.index.attributes("spec")
+        if _mentions_vague(source[spec.start_byte : spec.end_byte])
+    ]
+    if not suspects:
+        return
     allowed = set(ctx.param(SPEC_VAGUE, "allow"))
-    for spec in ctx.index.attributes("spec"):
-        raw = spec.text or b""
-        if b"any" not in raw and b"term" not in raw:
-            continue  # cheap: most specs never mention either name
+    for spec in suspects:
         key = elixir.spec_key(spec)
         if key is not None and (f"{key[0]}/{key[1]}" in allowed or key[0] in allowed):
             continue
@@ -83,6 +153,11 @@ def _vague_types(ctx: FileContext) -> Iterator[Finding]:
                     f"@spec of {label} uses `{name}()`, which says nothing about the value",
                     fix="name the concrete type (map(), String.t(), MyStruct.t(), ...)",
                 )
+
+
+def _mentions_vague(text: bytes) -> bool:
+    """Whether the text could name any() or term() (it may say "many" or "determine")."""
+    return b"any" in text or b"term" in text
 
 
 def _type_positions(spec: Node) -> Iterator[Node]:
@@ -138,39 +213,34 @@ def _type_call_name(node: Node) -> str | None:
 
 
 def _error_variant(ctx: FileContext) -> Iterator[Finding]:
-    if ":error" not in ctx.text:
-        return
-    for module in ctx.modules:
-        for function in module.functions:
-            if not function.public:
-                continue
-            # The specs that could be wrong come first (cheap); the function's returns are
-            # only followed when one of them lacks an error variant.
-            suspects = [
-                (arity, spec)
-                for arity in function.arities
-                for spec in module.specs.get((function.name, arity), [])
-                if _lacks_error_variant(spec)
-            ]
-            if not suspects:
-                continue
-            returns_error = [
-                expr
-                for clause in function.clauses
-                for expr in elixir.tail_expressions(clause.body)
-                if elixir.is_tagged_tuple(expr, ":error")
-            ]
-            if not returns_error:
-                continue
-            for arity, spec in suspects:
-                yield ctx.finding(
-                    SPEC_NO_ERROR,
-                    spec,
-                    f"{function.name}/{arity} returns `{elixir.text(returns_error[0])}` "
-                    f"(line {elixir.line_of(returns_error[0])}) but its @spec has no "
-                    "error variant",
-                    fix="add `| {:error, reason}` to the return type",
-                )
+    # Only the functions whose source says ":error" are looked at; their specs come first
+    # (cheaper), and the returns are only followed when a spec lacks an error variant.
+    for module, function in survey(ctx).erring:
+        suspects = [
+            (arity, spec)
+            for arity in function.arities
+            for spec in module.specs.get((function.name, arity), [])
+            if _lacks_error_variant(spec)
+        ]
+        if not suspects:
+            continue
+        returns_error = [
+            expr
+            for clause in function.clauses
+            for expr in elixir.tail_expressions(clause.body)
+            if elixir.is_tagged_tuple(expr, ":error")
+        ]
+        if not returns_error:
+            continue
+        for arity, spec in suspects:
+            yield ctx.finding(
+                SPEC_NO_ERROR,
+                spec,
+                f"{function.name}/{arity} returns `{elixir.text(returns_error[0])}` "
+                f"(line {elixir.line_of(returns_error[0])}) but its @spec has no "
+                "error variant",
+                fix="add `| {:error, reason}` to the return type",
+            )
 
 
 def _lacks_error_variant(spec: Node) -> bool:
@@ -209,20 +279,35 @@ def _judgeable(result: Node) -> bool:
 
 
 def _struct_type(ctx: FileContext) -> Iterator[Finding]:
+    calls = ctx.index.calls_named("defstruct", "schema", "embedded_schema")  # in source order
+    if not calls:
+        return  # most files: no struct, and no module to look at
+    # A struct call counts for the module whose do-block holds it directly.
+    first_call: dict[int, Node] = {}
+    for call in calls:
+        owner = _owner(call)
+        if owner is not None:
+            first_call.setdefault(owner, call)
     for module in ctx.modules:
-        if _quoted(ctx, module):
+        struct = first_call.get(module.node.id)
+        if struct is None or _quoted(ctx, module) or _exports_t(module):
             continue
-        struct = module.local_calls("defstruct", "schema", "embedded_schema")
-        if not struct or _exports_t(module):
-            continue
-        what = elixir.local_name(struct[0])
+        what = elixir.local_name(struct)
         yield ctx.finding(
             STRUCT_TYPE,
-            struct[0],
+            struct,
             f"{module.name} defines a struct ({what}) but no `@type t`",
-            end_line=elixir.line_of(struct[0]),
+            end_line=elixir.line_of(struct),
             fix="add `@type t :: %__MODULE__{...}` describing each field",
         )
+
+
+def _owner(statement: Node) -> int | None:
+    """Node id of the `defmodule` whose do-block holds `statement` directly."""
+    block = statement.parent
+    if block is None or block.type != "do_block" or block.parent is None:
+        return None
+    return block.parent.id
 
 
 def _exports_t(module: elixir.Module) -> bool:

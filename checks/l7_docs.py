@@ -13,7 +13,6 @@ credo skips `.exs`), and test support is not published.
 from __future__ import annotations
 
 import re
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,7 +20,9 @@ from functools import lru_cache
 from tree_sitter import Node
 
 from checks import elixir
+from checks.config import Config
 from checks.context import FileContext
+from checks.l4_specs import survey
 from checks.model import FileKind, Finding, Rule, Severity
 
 LIB: frozenset[FileKind] = frozenset({"lib"})
@@ -39,11 +40,14 @@ DOC_SIGILS = frozenset({"s", "S"})
 
 
 def _moduledoc_missing(ctx: FileContext) -> Iterator[Finding]:
-    exempt = _exemptions(ctx)
+    _matchers(ctx)  # a bad ignore pattern fails the rule on every file
+    source = ctx.source
     for module in ctx.modules:
-        if module.node.id in exempt:
-            continue
         doc = module.moduledoc
+        if doc is not None and _has_words(source, doc.start_byte, b"@moduledoc"):
+            continue  # the common case, read from the source: a doc string with text in it
+        if module.node.id in _exemptions(ctx):
+            continue
         if doc is None:
             yield ctx.finding(
                 MODULEDOC_MISSING,
@@ -65,61 +69,80 @@ def _moduledoc_missing(ctx: FileContext) -> Iterator[Finding]:
 
 
 def _doc_missing(ctx: FileContext) -> Iterator[Finding]:
-    exempt = _exemptions(ctx)
-    for module in ctx.modules:
-        if module.node.id in exempt or _hidden(module):
+    _matchers(ctx)  # a bad ignore pattern fails the rule on every file
+    reported: set[tuple[int, str]] = set()  # one finding per function name and module
+    for module, function in survey(ctx).undocumented:
+        key = (module.node.id, function.name)
+        if key in reported or _skipped(ctx, module) or _documented_elsewhere(module, function):
             continue
-        documented: set[tuple[str, int]] = set()
-        for function in module.functions:
-            if function.doc is not None or function.impl:
-                documented.update((function.name, a) for a in function.arities)
-        reported: set[str] = set()
-        for function in _public(module):
-            if function.name in reported or function.doc is not None or function.impl:
-                continue
-            if all((function.name, a) in documented for a in function.arities):
-                continue  # a later clause group of an already documented function
-            reported.add(function.name)
-            yield ctx.finding(
-                DOC_MISSING,
-                function.node,
-                f"public {function.kind} {_label(function)} has no @doc",
-                end_line=elixir.line_of(function.node),
-                fix='add `@doc """..."""` above the first clause (or `@doc false` if it is '
-                "public only for other modules of the project)",
-            )
+        reported.add(key)
+        yield ctx.finding(
+            DOC_MISSING,
+            function.node,
+            f"public {function.kind} {_label(function)} has no @doc",
+            end_line=elixir.line_of(function.node),
+            fix='add `@doc """..."""` above the first clause (or `@doc false` if it is '
+            "public only for other modules of the project)",
+        )
+
+
+def _documented_elsewhere(module: elixir.Module, function: elixir.Function) -> bool:
+    """Every arity of `function` is documented (or `@impl`) under its name by another clause
+    group of the module, usually the first one."""
+    documented = {
+        arity
+        for other in module.functions
+        if other.name == function.name and (other.doc is not None or other.impl)
+        for arity in other.arities
+    }
+    return bool(documented) and all(a in documented for a in function.arities)
 
 
 def _doc_example_missing(ctx: FileContext) -> Iterator[Finding]:
-    exempt = _exemptions(ctx)
-    for module in ctx.modules:
-        if module.node.id in exempt or _hidden(module):
+    _matchers(ctx)  # a bad ignore pattern fails the rule on every file
+    for module, function in survey(ctx).without_example:
+        doc = function.doc
+        if doc is None or _skipped(ctx, module):
             continue
-        for function in _public(module):
-            if function.doc is None or function.impl or b"iex>" in (function.doc.text or b""):
-                continue
-            text = _doc_text(elixir.attribute_value(function.doc))
-            if text is None or not text.strip() or "iex>" in text:
-                continue
-            yield ctx.finding(
-                DOC_EXAMPLE_MISSING,
-                function.doc,
-                f"@doc of {_label(function)} has no `iex>` example",
-                fix="add an `## Examples` section with `iex>` lines and run it with "
-                "`doctest MyModule` in its test",
-            )
+        text = _doc_text(elixir.attribute_value(doc))
+        if text is None or not text.strip() or "iex>" in text:
+            continue
+        yield ctx.finding(
+            DOC_EXAMPLE_MISSING,
+            doc,
+            f"@doc of {_label(function)} has no `iex>` example",
+            fix="add an `## Examples` section with `iex>` lines and run it with "
+            "`doctest MyModule` in its test",
+        )
 
 
-def _public(module: elixir.Module) -> Iterator[elixir.Function]:
-    """Public functions, macros and guards that ExDoc would list (names starting with `_`,
-    like `__using__`, are hidden by ExDoc unless documented)."""
-    for function in module.functions:
-        if function.public and not function.name.startswith("_"):
-            yield function
+def _skipped(ctx: FileContext, module: elixir.Module) -> bool:
+    """The function rules skip the modules the moduledoc rule does not ask about, and those
+    with `@moduledoc false`."""
+    return module.node.id in _exemptions(ctx) or _hidden(module)
 
 
 def _label(function: elixir.Function) -> str:
     return ", ".join(f"{function.name}/{a}" for a in function.arities)
+
+
+_ALNUM = re.compile(rb"[A-Za-z0-9]")
+
+
+def _has_words(source: bytes, start: int, attribute: bytes) -> bool:
+    """Whether the attribute at `start` is `@attribute "..."` (or a heredoc) whose text has a
+    letter or digit, read from the source: a doc that is neither empty nor `false`, the common
+    case. Scanning stops at the first closing quote, so what it sees is inside the string.
+    False means "not sure": ask the tree."""
+    lead = start + len(attribute)
+    if not source.startswith(b' "', lead):
+        return False
+    quote = b'"""' if source.startswith(b'"""', lead + 1) else b'"'
+    open_end = lead + 1 + len(quote)
+    close = source.find(quote, open_end)
+    if close == -1:
+        return False
+    return _ALNUM.search(source, open_end, close) is not None
 
 
 def _hidden(module: elixir.Module) -> bool:
@@ -154,16 +177,14 @@ def _quoted_parts(node: Node) -> str:
 def _exemptions(ctx: FileContext) -> dict[int, str]:
     """Modules (node id -> why) the moduledoc rule does not ask about, following credo: an ignored
     name or `use`, an exception, or anything nested in such a module; plus modules inside
-    `quote`, which are templates expanded elsewhere. Computed once per file for all three
-    rules; `use`/`defexception` come from the shared index, not from scanning each module."""
-    global _last_exemptions
-    cached = _last_exemptions
-    if cached is not None and cached[0]() is ctx:
-        return cached[1]
-    names = _patterns(ctx.param(MODULEDOC_MISSING, "ignore_names"), "ignore_names", True)
-    using = _patterns(
-        ctx.param(MODULEDOC_MISSING, "ignore_modules_using"), "ignore_modules_using", False
-    )
+    `quote`, which are templates expanded elsewhere. Computed once per file for all three rules,
+    and only when one of them is about to report (most files never ask); `use` and
+    `defexception` come from the shared index, not from scanning each module."""
+    return ctx.shared("l7.exemptions", lambda: _find_exemptions(ctx))
+
+
+def _find_exemptions(ctx: FileContext) -> dict[int, str]:
+    names, using = _matchers(ctx)
     used: dict[int, list[str]] = {}
     for call in ctx.index.calls_named("use"):
         owner = _owner(call)
@@ -186,12 +207,23 @@ def _exemptions(ctx: FileContext) -> dict[int, str]:
             exempt[node_id] = "it is an exception"
         elif may_quote and _inside_quote(module.node):
             exempt[node_id] = "it is inside quote"
-    _last_exemptions = (weakref.ref(ctx), exempt)
     return exempt
 
 
-# The three rules run one after the other on the same FileContext; remember the last answer.
-_last_exemptions: tuple[weakref.ref[FileContext], dict[int, str]] | None = None
+# The matchers depend only on the (frozen) config, which is the same for every file of a review.
+_last_matchers: tuple[Config, tuple[tuple[_Matcher, ...], tuple[_Matcher, ...]]] | None = None
+
+
+def _matchers(ctx: FileContext) -> tuple[tuple[_Matcher, ...], tuple[_Matcher, ...]]:
+    """The compiled `ignore_names` and `ignore_modules_using`."""
+    global _last_matchers
+    if _last_matchers is None or _last_matchers[0] is not ctx.config:
+        names = _patterns(ctx.param(MODULEDOC_MISSING, "ignore_names"), "ignore_names", True)
+        using = _patterns(
+            ctx.param(MODULEDOC_MISSING, "ignore_modules_using"), "ignore_modules_using", False
+        )
+        _last_matchers = (ctx.config, (names, using))
+    return _last_matchers[1]
 
 
 def _owner(statement: Node) -> int | None:
