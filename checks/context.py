@@ -106,6 +106,8 @@ class FileContext:
     @cached_property
     def suppressions(self) -> list[suppress.Suppression]:
         """Inline suppression comments (ladder:, credo:, sobelow_skip, excellent_migrations:)."""
+        if not suppress.may_contain(self.text):
+            return []
         # The def calls only matter to `# sobelow_skip` (it covers the function that follows).
         wanted = "sobelow_skip" in self.text and not self.has_syntax_error
         defs = self.index.calls_named(*elixir.DEF_KINDS) if wanted else ()
