@@ -4,19 +4,23 @@ Formatting is the slowest stage of a review (Code.format_string! costs several t
 tree-sitter parse), and batching is what lets the helper spread a request over every BEAM
 scheduler; this prints the numbers behind the default batch size.
 
-    python -m bench.formatter_throughput                 # a generated 2 MB corpus
-    python -m bench.formatter_throughput path/to/app     # every .ex/.exs file under a tree
+    python bench/formatter_throughput.py                 # a generated 2 MB corpus
+    python bench/formatter_throughput.py path/to/app     # every .ex/.exs file under a tree
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.corpus import generate
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from corpus import generate
+
 from checks.formatter import ElixirHelper, FormatResult, FormatterConfig, FormatterOptions
 
 
