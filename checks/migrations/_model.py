@@ -808,5 +808,34 @@ def statements(ctx: FileContext, kinds: Iterable[str]) -> Iterator[tuple[SqlOp, 
                 yield op, statement
 
 
+def existing_table_findings(
+    ctx: FileContext,
+    rule: Rule,
+    *,
+    verb: str,
+    sql_kind: str,
+    message: Callable[[TableOp], str],
+    sql_message: Callable[[Statement], str],
+    fix: str,
+) -> Iterator[Finding]:
+    """Findings for a table operation (`drop`, `rename`, `rename_column`) on a table that exists
+    before this migration, written with the Ecto DSL or as raw SQL. Operations on a table the
+    same migration creates are safe: nothing runs against it yet."""
+    migration = model(ctx)
+    for op in migration.table_ops:
+        if op.verb != verb or not active(ctx, op.scope):
+            continue
+        if not migration.existing(op.table, op.scope):
+            continue
+        found = emit(ctx, rule, op.node, message(op), fix=fix)
+        if found is not None:
+            yield found
+    for sql_op, statement in statements(ctx, (sql_kind,)):
+        if migration.existing(statement.table, sql_op.scope):
+            found = emit(ctx, rule, sql_op.node, sql_message(statement), fix=fix, sql=True)
+            if found is not None:
+                yield found
+
+
 def quoted(name: str | None) -> str:
     return f"`{name}`" if name else "the table"

@@ -26,6 +26,7 @@ from checks.migrations._model import (
     active,
     column_type,
     emit,
+    existing_table_findings,
     memoized,
     model,
     quoted,
@@ -188,40 +189,25 @@ def _removed(ctx: FileContext) -> Iterator[Finding]:
 
 
 def _renamed(ctx: FileContext) -> Iterator[Finding]:
-    migration = model(ctx)
-    fix = (
-        "keep the column name and rename the field in the schema with "
-        "`field :new_name, :type, source: :old_name`; or add a new column, write both, "
-        "backfill, move reads, then drop the old one"
-    )
-    for op in migration.table_ops:
-        if op.verb != "rename_column" or not active(ctx, op.scope):
-            continue
-        if not migration.existing(op.table, op.scope):
-            continue
-        found = emit(
-            ctx,
-            RENAMED,
-            op.node,
+    return existing_table_findings(
+        ctx,
+        RENAMED,
+        verb="rename_column",
+        sql_kind="rename_column",
+        message=lambda op: (
             f"renaming column {op.detail} of {quoted(op.table)}: running instances still use "
-            "the old name and fail until they are replaced",
-            fix=fix,
-        )
-        if found is not None:
-            yield found
-    for sql_op, statement in statements(ctx, ("rename_column",)):
-        if migration.existing(statement.table, sql_op.scope):
-            found = emit(
-                ctx,
-                RENAMED,
-                sql_op.node,
-                f"raw `RENAME COLUMN {statement.column}` on {quoted(statement.table)} breaks "
-                "running instances that use the old name",
-                fix=fix,
-                sql=True,
-            )
-            if found is not None:
-                yield found
+            "the old name and fail until they are replaced"
+        ),
+        sql_message=lambda statement: (
+            f"raw `RENAME COLUMN {statement.column}` on {quoted(statement.table)} breaks "
+            "running instances that use the old name"
+        ),
+        fix=(
+            "keep the column name and rename the field in the schema with "
+            "`field :new_name, :type, source: :old_name`; or add a new column, write both, "
+            "backfill, move reads, then drop the old one"
+        ),
+    )
 
 
 # --- type changes and NOT NULL ------------------------------------------------------------------

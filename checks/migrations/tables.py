@@ -13,12 +13,9 @@ from checks.context import FileContext
 from checks.migrations._model import (
     EXAMPLE_PATH,
     MIGRATION,
-    active,
-    emit,
+    existing_table_findings,
     memoized,
-    model,
     quoted,
-    statements,
 )
 from checks.model import Finding, Rule, Severity
 
@@ -33,65 +30,37 @@ _RENAME_FIX = (
 
 
 def _dropped(ctx: FileContext) -> Iterator[Finding]:
-    migration = model(ctx)
-    for op in migration.table_ops:
-        if op.verb != "drop" or not active(ctx, op.scope):
-            continue
-        if not migration.existing(op.table, op.scope):
-            continue
-        found = emit(
-            ctx,
-            DROPPED,
-            op.node,
+    return existing_table_findings(
+        ctx,
+        DROPPED,
+        verb="drop",
+        sql_kind="drop_table",
+        message=lambda op: (
             f"dropping table {quoted(op.table)}: instances still running the old code query "
-            "it and fail, and the data is gone for good",
-            fix=_DROP_FIX,
-        )
-        if found is not None:
-            yield found
-    for sql_op, statement in statements(ctx, ("drop_table",)):
-        if migration.existing(statement.table, sql_op.scope):
-            found = emit(
-                ctx,
-                DROPPED,
-                sql_op.node,
-                f"raw `DROP TABLE {statement.table or ''}` breaks instances still using it",
-                fix=_DROP_FIX,
-                sql=True,
-            )
-            if found is not None:
-                yield found
+            "it and fail, and the data is gone for good"
+        ),
+        sql_message=lambda statement: (
+            f"raw `DROP TABLE {statement.table or ''}` breaks instances still using it"
+        ),
+        fix=_DROP_FIX,
+    )
 
 
 def _renamed(ctx: FileContext) -> Iterator[Finding]:
-    migration = model(ctx)
-    for op in migration.table_ops:
-        if op.verb != "rename" or not active(ctx, op.scope):
-            continue
-        if not migration.existing(op.table, op.scope):
-            continue
-        found = emit(
-            ctx,
-            RENAMED,
-            op.node,
+    return existing_table_findings(
+        ctx,
+        RENAMED,
+        verb="rename",
+        sql_kind="rename_table",
+        message=lambda op: (
             f"renaming table {quoted(op.table)} to `{op.detail}`: running instances still use "
-            "the old name and fail until they are replaced",
-            fix=_RENAME_FIX,
-        )
-        if found is not None:
-            yield found
-    for sql_op, statement in statements(ctx, ("rename_table",)):
-        if migration.existing(statement.table, sql_op.scope):
-            found = emit(
-                ctx,
-                RENAMED,
-                sql_op.node,
-                f"raw `ALTER TABLE {statement.table or ''} RENAME TO` breaks running instances",
-                fix=_RENAME_FIX,
-                sql=True,
-            )
-            if found is not None:
-                yield found
+            "the old name and fail until they are replaced"
+        ),
+        sql_message=lambda statement: (
+            f"raw `ALTER TABLE {statement.table or ''} RENAME TO` breaks running instances"
+        ),
+        fix=_RENAME_FIX,
+    )
 
 
 DROPPED = Rule(
