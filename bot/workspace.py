@@ -86,10 +86,6 @@ class Workspace:
     config: Config
     _displayed: dict[str, str] = field(default_factory=dict, repr=False)
 
-    def rel(self, path: Path) -> str:
-        """Root-relative POSIX path (what the engine and the globs see)."""
-        return path.resolve().relative_to(self.root).as_posix()
-
     def display(self, rel: str) -> str:
         """cwd-relative POSIX path (what reports show); memoised, since a report names the
         same few paths thousands of times."""
