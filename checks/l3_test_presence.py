@@ -65,61 +65,64 @@ def _ignored(name: str, patterns: Sequence[str]) -> bool:
     return any(re.search(p, name) for p in patterns)
 
 
-def _untested(project: ProjectContext) -> Iterator[Finding]:
-    summaries = project.of(MODULE_UNTESTED)
+def _changed_modules(
+    project: ProjectContext, rule: Rule
+) -> Iterator[tuple[str, str, Any, Any, list[FileSummary]]]:
+    """(lib path, module, functions, error candidates, covering tests) for every module of a
+    changed lib file that the rule's `ignore_modules` does not exempt."""
+    summaries = project.of(rule)
     tests = _Tests(summaries)
-    ignore = [str(p) for p in project.param(MODULE_UNTESTED, "ignore_modules")]
+    ignore = [str(p) for p in project.param(rule, "ignore_modules")]
     for lib in summaries:
         if lib.kind != "lib" or lib.path not in project.changed:
             continue
-        for name, functions, _errors in lib.data.get("modules", ()):
-            if not functions or _ignored(name, ignore):
-                continue
-            if tests.of(lib.path, name):
-                continue
-            expected = (conventional_test_paths(lib.path) or ("a test file",))[0]
-            for label, kind, line, end_line, column in functions:
-                yield project.finding(
-                    MODULE_UNTESTED,
-                    lib.path,
-                    line,
-                    f"public {kind} {name}.{label} has no test: no {expected} and no test "
-                    f"refers to {name}",
-                    end_line=end_line,
-                    column=column,
-                    fix=f"add {expected} covering the ok and error results",
-                )
+        for name, functions, candidates in lib.data.get("modules", ()):
+            if not _ignored(name, ignore):
+                yield lib.path, name, functions, candidates, tests.of(lib.path, name)
+
+
+def _untested(project: ProjectContext) -> Iterator[Finding]:
+    for path, name, functions, _candidates, covering in _changed_modules(
+        project, MODULE_UNTESTED
+    ):
+        if not functions or covering:
+            continue
+        expected = (conventional_test_paths(path) or ("a test file",))[0]
+        for label, kind, line, end_line, column in functions:
+            yield project.finding(
+                MODULE_UNTESTED,
+                path,
+                line,
+                f"public {kind} {name}.{label} has no test: no {expected} and no test "
+                f"refers to {name}",
+                end_line=end_line,
+                column=column,
+                fix=f"add {expected} covering the ok and error results",
+            )
 
 
 def _error_untested(project: ProjectContext) -> Iterator[Finding]:
-    summaries = project.of(ERROR_UNTESTED)
-    tests = _Tests(summaries)
-    ignore = [str(p) for p in project.param(ERROR_UNTESTED, "ignore_modules")]
-    for lib in summaries:
-        if lib.kind != "lib" or lib.path not in project.changed:
+    for path, name, _functions, candidates, covering in _changed_modules(project, ERROR_UNTESTED):
+        if not candidates or not covering:
+            continue  # no test at all is L3.module-untested's finding
+        if any(t.data.get("asserts_error") for t in covering):
             continue
-        for name, _functions, candidates in lib.data.get("modules", ()):
-            if not candidates or _ignored(name, ignore):
-                continue
-            covering = tests.of(lib.path, name)
-            if not covering or any(t.data.get("asserts_error") for t in covering):
-                continue  # no test at all is L3.module-untested's finding
-            # Only now, for a module whose tests never assert an error, is it worth finding
-            # which candidate tuples its functions really return.
-            errors = returned_errors(candidates)
-            if not errors:
-                continue
-            shown = ", ".join(sorted(t.path for t in covering))
-            for label, line, column, snippet in errors:
-                yield project.finding(
-                    ERROR_UNTESTED,
-                    lib.path,
-                    line,
-                    f"error path untested: {name}.{label} returns `{snippet}` but no test of "
-                    f"{name} ({shown}) asserts an `{{:error, _}}` result",
-                    column=column,
-                    fix="add a test that provokes the error and asserts `{:error, reason} = ...`",
-                )
+        # Only now, for a module whose tests never assert an error, is it worth finding
+        # which candidate tuples its functions really return.
+        errors = returned_errors(candidates)
+        if not errors:
+            continue
+        shown = ", ".join(sorted(t.path for t in covering))
+        for label, line, column, snippet in errors:
+            yield project.finding(
+                ERROR_UNTESTED,
+                path,
+                line,
+                f"error path untested: {name}.{label} returns `{snippet}` but no test of "
+                f"{name} ({shown}) asserts an `{{:error, _}}` result",
+                column=column,
+                fix="add a test that provokes the error and asserts `{:error, reason} = ...`",
+            )
 
 
 MODULE_UNTESTED = Rule(
