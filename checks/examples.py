@@ -7,6 +7,7 @@ hold several files, each introduced by a line `# file: path/to/file.ex`.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from checks.config import Config
 from checks.context import SourceFile
@@ -28,13 +29,25 @@ def example_files(rule: Rule, example: str) -> dict[str, str]:
     return files
 
 
-def run_example(rule: Rule, example: str, config: Config | None = None) -> list[Finding]:
-    """The findings of `rule` alone on an example (the formatter is not started)."""
+def run_rule(
+    rule: Rule, files: Mapping[str, str], config: Config | None = None, *, strict: bool = False
+) -> list[Finding]:
+    """The findings of `rule` alone on in-memory files (the formatter is not started). With
+    `strict`, a file the engine would skip or a crash of the rule is an error, not a silence."""
     config = config or Config()
     sources: list[SourceFile] = []
-    for path, text in example_files(rule, example).items():
+    for path, text in files.items():
         prepared = prepare(path, text.encode(), config)
         if isinstance(prepared, SourceFile):
             sources.append(prepared)
+        elif strict:
+            raise ValueError(f"{path} would be skipped: {prepared.reason}")
     outcome = review(sources, config, rules=[rule], jobs=1)
+    if strict and outcome.crashed:
+        raise RuntimeError(f"rule crashed: {outcome.crashed}")
     return [f for f in outcome.findings if f.rule == rule.id]
+
+
+def run_example(rule: Rule, example: str, config: Config | None = None) -> list[Finding]:
+    """The findings of `rule` alone on one of its examples."""
+    return run_rule(rule, example_files(rule, example), config)

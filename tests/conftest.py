@@ -7,10 +7,8 @@ import shutil
 import pytest
 
 from checks.config import Config
-from checks.context import SourceFile
-from checks.ladder import review
+from checks.examples import run_rule
 from checks.model import Finding, Rule
-from checks.sources import prepare
 
 HAS_ELIXIR = shutil.which("elixir") is not None
 
@@ -28,17 +26,10 @@ def findings_for(
     path: str | None = None,
     config: Config | None = None,
 ) -> list[Finding]:
-    """Run one rule on Elixir source (or several files {path: text}); return its findings."""
-    config = config or Config()
+    """Run one rule on Elixir source (or several files {path: text}); return its findings.
+    A skipped file or a crash of the rule fails the test."""
     files = source if isinstance(source, dict) else {path or rule.example_path: source}
-    prepared: list[SourceFile] = []
-    for file_path, text in files.items():
-        item = prepare(file_path, text.encode(), config)
-        assert isinstance(item, SourceFile), item
-        prepared.append(item)
-    outcome = review(prepared, config, rules=[rule], jobs=1)
-    assert not outcome.crashed, outcome.crashed
-    return [f for f in outcome.findings if f.rule == rule.id]
+    return run_rule(rule, files, config, strict=True)
 
 
 def lines_of(findings: list[Finding]) -> list[int]:
