@@ -21,7 +21,7 @@ from corpus import generate
 
 from checks.config import Config
 from checks.context import FileContext, SourceFile
-from checks.ladder import _fewer_collections
+from checks.ladder import fewer_collections
 from checks.registry import all_rules
 from checks.sources import prepare
 
@@ -59,7 +59,7 @@ def main() -> None:
     shared = time.perf_counter() - start
 
     # Time the rules under the engine's own GC settings, as `ladder check` runs them.
-    with _fewer_collections():
+    with fewer_collections():
         costs: list[tuple[float, str]] = []
         for rule in all_rules():
             start = time.perf_counter()

@@ -104,7 +104,7 @@ def review(
     runnable = [r for r in active if r.id not in not_run]
     changed_set = frozenset(changed) if changed is not None else frozenset(f.path for f in files)
 
-    with _fewer_collections():
+    with fewer_collections():
         outcomes = _run_files(files, config, runnable, formatter, jobs)
 
     findings: list[Finding] = []
@@ -155,7 +155,7 @@ def review(
 
 
 @contextmanager
-def _fewer_collections() -> Iterator[None]:
+def fewer_collections() -> Iterator[None]:
     """Reviewing allocates millions of short-lived node objects that reference counting frees
     at once; the cyclic collector's passes over them find nothing and cost several percent of
     a review. Freeze what exists (imports, config), collect less often, restore afterwards."""
