@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -158,15 +159,31 @@ def review(
 def fewer_collections() -> Iterator[None]:
     """Reviewing allocates millions of short-lived node objects that reference counting frees
     at once; the cyclic collector's passes over them find nothing and cost several percent of
-    a review. Freeze what exists (imports, config), collect less often, restore afterwards."""
-    threshold = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(max(threshold[0], 50_000), threshold[1], threshold[2])
+    a review. Freeze what exists (imports, config), collect less often, restore afterwards.
+
+    The service reviews in several threads at once: the first review in sets the threshold
+    and the last one out restores it, so overlapping reviews never leave it raised."""
+    global _collections_depth, _collections_saved
+    with _collections_lock:
+        if _collections_depth == 0:
+            _collections_saved = gc.get_threshold()
+            gc.freeze()
+            first = _collections_saved
+            gc.set_threshold(max(first[0], 50_000), first[1], first[2])
+        _collections_depth += 1
     try:
         yield
     finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
+        with _collections_lock:
+            _collections_depth -= 1
+            if _collections_depth == 0:
+                gc.set_threshold(*_collections_saved)
+                gc.unfreeze()
+
+
+_collections_lock = threading.Lock()
+_collections_depth = 0
+_collections_saved: tuple[int, int, int] = gc.get_threshold()
 
 
 def _advisory(finding: Finding, why: str, by_id: Mapping[str, Rule]) -> Finding:

@@ -575,3 +575,29 @@ def test_verdict_follows_the_reviewed_rules(monkeypatch):
 
 def test_the_real_registry_is_untouched_by_the_stand_ins():
     assert not {r.id for r in all_rules()} & {r.id for r in (*STANDINS, *CRASHERS)}
+
+
+def test_fewer_collections_restores_the_threshold_when_reviews_overlap_in_threads():
+    import gc
+    import threading
+
+    from checks.ladder import fewer_collections
+
+    before = gc.get_threshold()
+    inside = threading.Event()
+    release = threading.Event()
+
+    def long_review() -> None:
+        with fewer_collections():
+            inside.set()
+            release.wait(5)
+
+    worker = threading.Thread(target=long_review)
+    worker.start()
+    inside.wait(5)
+    with fewer_collections():  # a second review starts and ends while the first runs
+        assert gc.get_threshold()[0] >= 50_000
+    assert gc.get_threshold()[0] >= 50_000  # still raised: the first review is running
+    release.set()
+    worker.join(5)
+    assert gc.get_threshold() == before
