@@ -27,9 +27,10 @@ import jwt as pyjwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bot import __version__
 from bot.metrics import Metrics
 
-USER_AGENT = "ladder-bot"
+USER_AGENT = f"ladder-bot/{__version__}"
 # GitHub recommends backdating `iat` by 60 s against clock drift and rejects `exp` more than
 # 10 minutes ahead; 540 s after *now* keeps the token's total lifetime at exactly 10 minutes.
 JWT_BACKDATE = 60

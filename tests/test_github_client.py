@@ -15,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+import bot
 from bot.auth import AppCredentials, TokenCache
 from bot.github import (
     AuthError,
@@ -171,7 +172,7 @@ async def test_get_pull_counts_the_call(
     assert request.auth == "token"
     assert request.installation_id == INSTALLATION
     assert request.headers["x-github-api-version"] == "2022-11-28"
-    assert request.headers["user-agent"] == "ladder-bot"
+    assert request.headers["user-agent"] == f"ladder-bot/{bot.__version__}"
 
 
 async def test_many_calls_use_one_installation_token(
