@@ -1,4 +1,4 @@
-"""The `ladder` command: check | rules | explain.
+"""The `ladder` command: check | rules | explain | serve | demo.
 
 Exit status (ARCHITECTURE.md): 0 when the change reaches the required level, 1 when it does not,
 2 for usage and configuration errors (which always name what is wrong).
@@ -69,6 +69,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     explain = sub.add_parser("explain", help="explain a rule with a bad and a good example")
     explain.add_argument("rule", help="rule id, e.g. L4.spec-missing")
+
+    sub.add_parser(
+        "serve",
+        help="run the GitHub App (settings from GITHUB_APP_ID, GITHUB_PRIVATE_KEY, ...)",
+    )
+    demo = sub.add_parser(
+        "demo", help="run the App against a local GitHub simulator with a sample pull request"
+    )
+    demo.add_argument(
+        "--no-elixir", action="store_true", help="do not start the Elixir formatter helper"
+    )
     return parser
 
 
@@ -85,6 +96,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
             return _rules(args, out)
         if args.command == "explain":
             return _explain(args, out)
+        if args.command == "serve":
+            return _serve()
+        if args.command == "demo":
+            return _demo(args, out)
         return _check(args, out)
     except (ConfigError, WorkspaceError) as exc:
         print(f"ladder: {exc}", file=sys.stderr)
@@ -117,6 +132,39 @@ def _rules(args: argparse.Namespace, out: TextIO) -> int:
             out.write(f"\nL{rule.level} {LEVEL_TITLES[rule.level]}\n")
         out.write(f"  {rule.id:<{width}}  {rule.severity.value:<7}  {rule.title}\n")
     return EXIT_OK
+
+
+def _serve() -> int:
+    from aiohttp import web
+
+    from bot.app import create_app
+    from bot.config import Settings, SettingsError
+    from bot.logs import configure
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"ladder serve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    configure(settings.log_level)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=None,
+        print=None,
+        shutdown_timeout=30.0,
+    )
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace, out: TextIO) -> int:
+    import asyncio
+
+    from bot.demo import run_demo
+
+    logging.getLogger().setLevel(logging.ERROR)
+    return asyncio.run(run_demo(out, use_elixir=not args.no_elixir))
 
 
 def _explain(args: argparse.Namespace, out: TextIO) -> int:

@@ -27,7 +27,7 @@ def test_quick_start_is_exactly_two_commands():
     commands = [line for block in blocks for line in block.strip().splitlines()]
     assert len(blocks) == 2
     assert len(commands) == 2
-    assert "bot check examples/shop" in commands[0]
+    assert commands[0] == "scripts/setup.sh && python3 -m bot demo"
     assert commands[1] == "scripts/test.sh"
 
 

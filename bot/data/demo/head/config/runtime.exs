@@ -1,0 +1,5 @@
+import Config
+
+if config_env() == :prod do
+  config :shop, Shop.Repo, url: System.fetch_env!("DATABASE_URL")
+end

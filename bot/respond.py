@@ -1,0 +1,106 @@
+"""Carry out `/ladder` commands from pull request comments.
+
+`recheck` re-runs the review on the pull request's current head (the comment payload has no head
+sha, so the pull request is fetched). Only the PR author and collaborators with write, maintain
+or admin permission may ask: a recheck costs a review and posts on their behalf. An accepted
+command gets an 👀 reaction at once, so the commenter knows it was heard; a refused one gets a
+short reply saying why, because a silent bot looks like a broken bot.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from bot import report
+from bot.commands import HELP
+from bot.github import GitHub
+from bot.routes import CommandRequest, ReviewRequest
+from checks.model import Rule
+from checks.registry import rules_by_id
+
+log = logging.getLogger("ladder.commands")
+
+ALLOWED = frozenset({"admin", "maintain", "write"})
+
+
+@dataclass
+class CommandDeps:
+    github: Callable[[int], GitHub]
+    # Queue a review; returns how the scheduler took it ("queued", "replaced", "duplicate").
+    enqueue_review: Callable[[ReviewRequest], str]
+
+
+async def run_command(request: CommandRequest, deps: CommandDeps) -> str:
+    """Returns what was done, for the log."""
+    gh = deps.github(request.installation_id)
+    owner, name = request.repo.owner, request.repo.name
+    command = request.command
+    if command.name == "recheck":
+        allowed, why = await _may_recheck(gh, request)
+        if not allowed:
+            await gh.create_issue_comment(
+                owner,
+                name,
+                request.number,
+                f"@{request.commenter} {why} Ask the author or a maintainer to comment "
+                "`/ladder recheck`, or push a new commit.",
+            )
+            return "recheck refused"
+        await gh.add_reaction(owner, name, request.comment_id, "eyes")
+        pull = await gh.get_pull(owner, name, request.number)
+        if pull.get("state") == "closed":
+            await gh.create_issue_comment(
+                owner, name, request.number, "This pull request is closed; nothing to recheck."
+            )
+            return "recheck of a closed pull request"
+        outcome = deps.enqueue_review(
+            ReviewRequest(
+                installation_id=request.installation_id,
+                repo=request.repo,
+                number=request.number,
+                delivery_id=request.delivery_id,
+                reason="/ladder recheck",
+                head_sha=str(pull["head"]["sha"]),
+                pull=pull,
+                force=True,
+            )
+        )
+        return f"recheck {outcome}"
+    if command.name == "explain":
+        await gh.add_reaction(owner, name, request.comment_id, "eyes")
+        rules = rules_by_id()
+        wanted = (command.argument or "").strip()
+        rule = rules.get(wanted) or _case_insensitive(rules, wanted)
+        if rule is not None:
+            body = report.explain_reply(rule)
+        else:
+            candidates = [r for r in rules if wanted and wanted.lower() in r.lower()]
+            body = report.unknown_rule_reply(wanted, candidates[:10])
+        await gh.create_issue_comment(owner, name, request.number, body)
+        return f"explained {wanted or '(no rule given)'}"
+    await gh.add_reaction(owner, name, request.comment_id, "eyes")
+    prefix = "" if command.name == "help" else f"`/ladder {command.verb}` is not a command. "
+    await gh.create_issue_comment(owner, name, request.number, prefix + HELP)
+    return "help"
+
+
+def _case_insensitive(rules: Mapping[str, Rule], wanted: str) -> Rule | None:
+    for rule_id, rule in rules.items():
+        if rule_id.lower() == wanted.lower():
+            return rule
+    return None
+
+
+async def _may_recheck(gh: GitHub, request: CommandRequest) -> tuple[bool, str]:
+    if request.pr_author is not None and request.commenter.lower() == request.pr_author.lower():
+        return True, ""
+    permission = await gh.permission(request.repo.owner, request.repo.name, request.commenter)
+    if permission in ALLOWED:
+        return True, ""
+    return (
+        False,
+        f"only the pull request's author and collaborators with write access can run "
+        f"`/ladder recheck` (your permission here is `{permission}`).",
+    )

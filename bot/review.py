@@ -1,0 +1,583 @@
+"""The orchestrator: one review request in, a completed Check Run and one review out.
+
+request -> pull request -> config at the BASE sha -> Check Run in_progress -> changed files and
+their patches -> sources at the head sha (plus the tests of changed modules) -> engine -> diff
+filter -> annotations, inline comments, summary -> review (event COMMENT) -> Check Run completed.
+
+Whatever fails, the Check Run this function created ends `completed` with a title that says what
+went wrong: the `finally`-style handler below is the one place that guarantees it. GitHub is the
+only state: inline comments carry fingerprints, and the comments already on the pull request say
+which findings were posted before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bot import report
+from bot.diff import FileChange, parse_patch
+from bot.engine import Engine, Outcome
+from bot.github import FileTooLarge, GitHub, GitHubError, NotAFile
+from bot.jobs import Job
+from bot.metrics import Metrics
+from bot.repo_config import CONFIG_LOCATIONS, ConfigError, parse
+from bot.routes import CHECK_NAME, RECHECK_ACTION, ReviewRequest
+from checks.config import Config
+from checks.l3_support import conventional_test_paths
+from checks.model import Finding, SkippedFile
+from checks.paths import any_match, is_reviewable
+from checks.registry import rules_by_id
+from checks.sources import MAX_BYTES
+
+log = logging.getLogger("ladder.review")
+review_log = logging.getLogger("ladder.review.done")
+
+# Context files (tests of changed modules) fetched per review at most.
+MAX_CONTEXT_FILES = 200
+RECHECK_BUTTON = {
+    "label": "Recheck",
+    "description": "Run the Ladder review again",
+    "identifier": RECHECK_ACTION,
+}
+
+
+@dataclass
+class Deps:
+    """What a review needs from the service; tests and the demo build it the same way."""
+
+    github: Callable[[int], GitHub]
+    engine: Engine
+    metrics: Metrics
+    # Concurrent content fetches per review (on top of the client's per-installation bound).
+    fetch_concurrency: int = 8
+
+
+@dataclass
+class Record:
+    """The facts of one review, logged as one JSON line at the end."""
+
+    delivery_id: str
+    repo: str
+    pr: int
+    reason: str
+    sha: str | None = None
+    check_run_id: int | None = None
+    files: int = 0
+    findings: int = 0
+    outside_diff: int = 0
+    comments: int = 0
+    conclusion: str | None = None
+    outcome: str = "started"
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def run_review(request: ReviewRequest, job: Job, deps: Deps) -> None:
+    """Run one review; never leaves a Check Run it created in progress."""
+    gh = deps.github(request.installation_id)
+    record = Record(request.delivery_id, request.repo.full_name, request.number, request.reason)
+    started = time.monotonic()
+    deps.metrics.review_events.inc(event="start")
+    log.info(
+        "review started",
+        extra={
+            "delivery_id": request.delivery_id,
+            "repo": record.repo,
+            "pr": record.pr,
+            "reason": request.reason,
+            "queued_ms": round((started - job.enqueued_at) * 1000, 1),
+        },
+    )
+    try:
+        await _review(request, job, deps, gh, record)
+    except Exception as exc:
+        deps.metrics.review_events.inc(event="exception")
+        record.outcome = "error"
+        record.error = f"{type(exc).__name__}: {exc}"[:500]
+        await _fail_check_run(gh, request, record, exc)
+        raise
+    finally:
+        elapsed = time.monotonic() - started
+        deps.metrics.review_events.inc(event="stop")
+        deps.metrics.review_seconds.observe(elapsed)
+        deps.metrics.reviews.inc(conclusion=record.conclusion or record.outcome)
+        line = {
+            "delivery_id": record.delivery_id,
+            "repo": record.repo,
+            "pr": record.pr,
+            "sha": record.sha,
+            "reason": record.reason,
+            "outcome": record.outcome,
+            "check_run_id": record.check_run_id,
+            "files": record.files,
+            "findings": record.findings,
+            "outside_diff": record.outside_diff,
+            "comments": record.comments,
+            "conclusion": record.conclusion,
+            "duration_ms": round(elapsed * 1000, 1),
+            "github_calls": gh.stats.calls,
+            "github_retries": gh.stats.retries,
+            "rate_limit_remaining": gh.stats.rate_limit_remaining,
+            "error": record.error,
+            **record.extra,
+        }
+        review_log.info("review", extra=line)
+
+
+async def _review(
+    request: ReviewRequest, job: Job, deps: Deps, gh: GitHub, record: Record
+) -> None:
+    owner, name, number = request.repo.owner, request.repo.name, request.number
+    pull = request.pull
+    if pull is None or request.head_sha is None:
+        pull = await gh.get_pull(owner, name, number)
+    head_sha = str(pull["head"]["sha"]) if request.pull is None else str(request.head_sha)
+    record.sha = head_sha
+    if pull.get("state") == "closed":
+        record.outcome = "skipped: pull request is closed"
+        return
+    base_sha = str(pull["base"]["sha"])
+
+    if pull.get("draft") and not request.force:
+        # Only the base branch's config can say that drafts are reviewed.
+        config, config_error = await load_config(gh, owner, name, base_sha)
+        if not (config and config.review_drafts):
+            record.outcome = "skipped: draft pull request (review_drafts is off)"
+            return
+        check = await _start_check_run(gh, request, head_sha)
+    else:
+        # The Check Run first, so the author sees "in progress" at once; the config read
+        # runs alongside it.
+        check, (config, config_error) = await asyncio.gather(
+            _start_check_run(gh, request, head_sha),
+            load_config(gh, owner, name, base_sha),
+        )
+    record.check_run_id = int(check["id"])
+
+    if config_error is not None or config is None:
+        await _complete(
+            gh,
+            request,
+            record,
+            conclusion="action_required",
+            title="Invalid .github/ladder.yml",
+            summary=(
+                "Ladder read its configuration from the base branch and could not use it:\n\n"
+                f"```\n{config_error}\n```\n\nFix the file on the base branch; "
+                "a pull request cannot change the config that reviews it."
+            ),
+        )
+        return
+
+    files = await gh.list_pull_files(owner, name, number)
+    changes, skipped = _changes(files, config)
+    record.files = len(changes)
+    if not changes:
+        await _complete(
+            gh,
+            request,
+            record,
+            conclusion="neutral",
+            title="Nothing to review",
+            summary=_nothing_summary(files, skipped, config),
+        )
+        return
+
+    sources = await _fetch_sources(gh, owner, name, head_sha, changes, skipped, deps, config)
+    formatter_exs = await _optional_text(gh, owner, name, ".formatter.exs", base_sha)
+    outcome = await deps.engine.run(
+        sources,
+        changed=set(changes) & set(sources),
+        changes=changes,
+        config=config,
+        formatter_exs=formatter_exs,
+        skipped=skipped,
+    )
+    record.findings = len(outcome.shown)
+    record.outside_diff = len(outcome.outside)
+
+    if job.superseded:
+        await _complete(
+            gh,
+            request,
+            record,
+            conclusion="cancelled",
+            title=f"Superseded by {str(job.superseded_by)[:7]}",
+            summary="A newer push arrived while this commit was being reviewed; "
+            "the newer commit gets the review.",
+        )
+        return
+
+    comments, unplaced = await _post_review(gh, request, head_sha, outcome, changes, config)
+    record.comments = comments
+    await _finish(gh, request, record, outcome, unplaced, config)
+
+
+async def _start_check_run(gh: GitHub, request: ReviewRequest, head_sha: str) -> dict[str, Any]:
+    return await gh.create_check_run(
+        request.repo.owner,
+        request.repo.name,
+        {
+            "name": CHECK_NAME,
+            "head_sha": head_sha,
+            "status": "in_progress",
+            "started_at": _now(),
+            "external_id": f"pr:{request.number}",
+            "output": {
+                "title": "Reviewing…",
+                "summary": f"Ladder is reviewing {head_sha[:7]} ({request.reason}).",
+            },
+        },
+    )
+
+
+# --- config and files ------------------------------------------------------------------------
+
+
+async def load_config(
+    gh: GitHub, owner: str, name: str, base_sha: str
+) -> tuple[Config | None, str | None]:
+    """The repository's config at the base sha: never the head, so a pull request cannot switch
+    off its own review. Returns (config, None) or (None, error)."""
+    found = await asyncio.gather(
+        *(gh.get_file(owner, name, location, base_sha) for location in CONFIG_LOCATIONS),
+        return_exceptions=True,
+    )
+    for location, data in zip(CONFIG_LOCATIONS, found, strict=True):
+        if isinstance(data, (FileTooLarge, NotAFile)):
+            return None, f"{location}: {data}"
+        if isinstance(data, BaseException):
+            raise data
+        if data is None:
+            continue
+        try:
+            return parse(data, source=f"{location} at {base_sha[:7]}"), None
+        except ConfigError as exc:
+            return None, str(exc)
+    return Config(), None
+
+
+def _changes(
+    files: Sequence[Mapping[str, Any]], config: Config
+) -> tuple[dict[str, FileChange], list[SkippedFile]]:
+    changes: dict[str, FileChange] = {}
+    skipped: list[SkippedFile] = []
+    for entry in files:
+        path = str(entry.get("filename", ""))
+        status = str(entry.get("status", "modified"))
+        if not path or status == "removed" or not is_reviewable(path):
+            continue
+        if any_match(path, config.exclude):
+            continue
+        patch = entry.get("patch")
+        if isinstance(patch, str) and patch:
+            change = parse_patch(patch, path)
+        else:
+            # GitHub leaves out the patch of large diffs: review the whole file instead.
+            change = FileChange(path=path, whole_file=True)
+            if status == "unchanged" or (entry.get("changes") == 0 and status != "added"):
+                continue
+        change.status = status
+        previous = entry.get("previous_filename")
+        change.previous_path = str(previous) if previous else None
+        changes[path] = change
+    return changes, skipped
+
+
+async def _fetch_sources(
+    gh: GitHub,
+    owner: str,
+    name: str,
+    head_sha: str,
+    changes: Mapping[str, FileChange],
+    skipped: list[SkippedFile],
+    deps: Deps,
+    config: Config,
+) -> dict[str, bytes]:
+    """The changed files and, as context, the conventional tests of changed lib modules."""
+    wanted = list(changes)
+    context: list[str] = []
+    for path in changes:
+        for test in conventional_test_paths(path):
+            if (
+                test not in changes
+                and test not in context
+                and not any_match(test, config.exclude)
+            ):
+                context.append(test)
+    context = context[:MAX_CONTEXT_FILES]
+    sources: dict[str, bytes] = {}
+    gate = asyncio.Semaphore(deps.fetch_concurrency)
+
+    async def fetch(path: str, *, changed: bool) -> None:
+        async with gate:
+            try:
+                data = await gh.get_file(owner, name, path, head_sha)
+            except FileTooLarge:
+                if changed:
+                    skipped.append(
+                        SkippedFile(path, f"file is over the {MAX_BYTES:,}-byte review limit")
+                    )
+                return
+            except NotAFile as exc:
+                if changed:
+                    skipped.append(SkippedFile(path, f"not a regular file ({exc.message})"))
+                return
+        if data is None:
+            if changed:
+                skipped.append(SkippedFile(path, f"not found at {head_sha[:7]}"))
+            return
+        sources[path] = data
+
+    await asyncio.gather(
+        *(fetch(p, changed=True) for p in wanted),
+        *(fetch(p, changed=False) for p in context),
+    )
+    return sources
+
+
+async def _optional_text(gh: GitHub, owner: str, name: str, path: str, ref: str) -> str | None:
+    try:
+        data = await gh.get_file(owner, name, path, ref)
+    except (FileTooLarge, NotAFile):
+        return None
+    return None if data is None else data.decode("utf-8", errors="replace")
+
+
+def _nothing_summary(
+    files: Sequence[Mapping[str, Any]], skipped: Sequence[SkippedFile], config: Config
+) -> str:
+    count = len(files)
+    lines = [
+        f"This pull request changes {count} file{'s' if count != 1 else ''}, "
+        "none of them Elixir sources Ladder reviews "
+        "(`.ex`, `.exs`, `.heex`, `.eex`, outside `exclude`).",
+    ]
+    if config.exclude:
+        lines.append(f"\nExcluded by config: {', '.join(f'`{g}`' for g in config.exclude)}")
+    for s in skipped:
+        lines.append(f"- `{s.path}`: {s.reason}")
+    return "\n".join(lines)
+
+
+# --- posting ---------------------------------------------------------------------------------
+
+
+async def existing_fingerprints(gh: GitHub, owner: str, name: str, number: int) -> set[str]:
+    """Fingerprints of the inline comments the bot already posted on this pull request."""
+    found: set[str] = set()
+    for comment in await gh.list_review_comments(owner, name, number):
+        user = comment.get("user") or {}
+        if user.get("type") != "Bot":
+            continue  # a human quoting a marker must not silence the bot
+        found |= report.fingerprints_in(str(comment.get("body") or ""))
+    return found
+
+
+async def _post_review(
+    gh: GitHub,
+    request: ReviewRequest,
+    head_sha: str,
+    outcome: Outcome,
+    changes: Mapping[str, FileChange],
+    config: Config,
+) -> tuple[int, list[Finding]]:
+    """Post one review with the new inline comments; returns (comments posted, findings that
+    belong in the summary instead: over the cap, outside hunks, or refused by GitHub)."""
+    owner, name, number = request.repo.owner, request.repo.name, request.number
+    rules = rules_by_id()
+    already = await existing_fingerprints(gh, owner, name, number)
+    placement = report.select_inline(
+        outcome.shown,
+        changes,
+        lines=outcome.lines,
+        already=already,
+        limit=config.max_inline_comments,
+        rules=rules,
+    )
+    unplaced = list(placement.unplaced)
+    comments = list(placement.comments)
+    if not comments:
+        return 0, unplaced
+    attempts = [comments, _conservative(comments, changes)]
+    for attempt in attempts:
+        if not attempt:
+            break
+        body = report.review_body(
+            outcome.result,
+            comments=len(attempt),
+            unplaced=len(unplaced) + len(comments) - len(attempt),
+            duplicates=placement.duplicates,
+            check_url=None,
+        )
+        try:
+            await gh.create_review(
+                owner,
+                name,
+                number,
+                {
+                    "commit_id": head_sha,
+                    "event": "COMMENT",
+                    "body": body,
+                    "comments": [c.to_api() for c in attempt],
+                },
+            )
+        except GitHubError as exc:
+            if exc.status != 422:
+                raise
+            log.warning(
+                "GitHub refused the review's inline comments; retrying with fewer",
+                extra={"delivery_id": request.delivery_id, "error": exc.message[:300]},
+            )
+            continue
+        kept = {id(c) for c in attempt}
+        unplaced.extend(c.finding for c in comments if id(c) not in kept)
+        return len(attempt), unplaced
+    unplaced.extend(c.finding for c in comments)
+    return 0, unplaced
+
+
+def _conservative(
+    comments: Sequence[report.InlineComment], changes: Mapping[str, FileChange]
+) -> list[report.InlineComment]:
+    """What is left after GitHub refused a review: single-line comments on added lines only
+    (GitHub does not say which comment it refused; these are the ones it cannot refuse)."""
+    kept: list[report.InlineComment] = []
+    for comment in comments:
+        change = changes.get(comment.path)
+        if change is None or comment.line not in change.added:
+            continue
+        if comment.start_line is not None and comment.start_line != comment.line:
+            continue
+        kept.append(comment)
+    return kept
+
+
+async def _finish(
+    gh: GitHub,
+    request: ReviewRequest,
+    record: Record,
+    outcome: Outcome,
+    unplaced: list[Finding],
+    config: Config,
+) -> None:
+    rules = rules_by_id()
+    result = outcome.result
+    annotations = report.annotations(outcome.shown, rules)
+    chunks = report.batches(annotations, 50)
+    title = report.title(result)
+    # Every chunk but the last goes in its own update; the last rides on the completion.
+    for i, chunk in enumerate(chunks[:-1], start=1):
+        await gh.update_check_run(
+            request.repo.owner,
+            request.repo.name,
+            int(record.check_run_id or 0),
+            {
+                "output": {
+                    "title": "Reviewing…",
+                    "summary": f"Posting annotations ({i * 50} of {len(annotations)}).",
+                    "annotations": chunk,
+                }
+            },
+        )
+    summary = report.summary(
+        result,
+        outside=outcome.outside,
+        unplaced=unplaced,
+        rules=rules,
+        config_source=config.source,
+        head_sha=record.sha,
+    )
+    await _complete(
+        gh,
+        request,
+        record,
+        conclusion=report.conclusion(result),
+        title=title,
+        summary=summary,
+        annotations=chunks[-1] if chunks else [],
+    )
+
+
+async def _complete(
+    gh: GitHub,
+    request: ReviewRequest,
+    record: Record,
+    *,
+    conclusion: str,
+    title: str,
+    summary: str,
+    annotations: list[dict[str, Any]] | None = None,
+    final: bool = False,
+) -> None:
+    output: dict[str, Any] = {"title": title[:255], "summary": summary[:65535]}
+    if annotations:
+        output["annotations"] = annotations
+    await gh.update_check_run(
+        request.repo.owner,
+        request.repo.name,
+        int(record.check_run_id or 0),
+        {
+            "status": "completed",
+            "conclusion": conclusion,
+            "completed_at": _now(),
+            "output": output,
+            "actions": [RECHECK_BUTTON],
+        },
+        final=final,
+    )
+    record.conclusion = conclusion
+    record.outcome = "completed"
+
+
+async def _fail_check_run(
+    gh: GitHub, request: ReviewRequest, record: Record, exc: BaseException
+) -> None:
+    """The last word on a review that failed: its Check Run ends completed, saying why."""
+    if record.check_run_id is None or record.conclusion is not None:
+        return
+    reason = _failure_reason(exc)
+    try:
+        await _complete(
+            gh,
+            request,
+            record,
+            conclusion="failure",
+            title=f"Ladder could not finish: {reason}"[:255],
+            summary=(
+                f"The review of {str(record.sha)[:7]} stopped before it was done: {reason}.\n\n"
+                "Nothing is wrong with your change because of this. Press **Recheck** above or "
+                "comment `/ladder recheck` to try again."
+            ),
+            # Even when this review's own rate limit paused the installation.
+            final=True,
+        )
+        record.conclusion = "failure"
+        record.outcome = "error"
+    except Exception:  # GitHub itself is down: nothing more we can do but say so in the log
+        log.exception(
+            "could not complete the check run after a failure",
+            extra={"delivery_id": request.delivery_id, "check_run_id": record.check_run_id},
+        )
+
+
+def _failure_reason(exc: BaseException) -> str:
+    if isinstance(exc, GitHubError):
+        status = f"GitHub answered {exc.status}" if exc.status else "GitHub did not answer"
+        return f"{status} ({exc.message[:120]})" if exc.message else status
+    if isinstance(exc, TimeoutError):
+        return "a request to GitHub timed out"
+    return f"internal error ({type(exc).__name__})"
+
+
+Runner = Callable[[ReviewRequest, Job], Awaitable[None]]

@@ -1,0 +1,132 @@
+"""POST /webhook: verify, parse, dedupe, route, queue, acknowledge.
+
+Everything here is quick and bounded (an HMAC over the body, a JSON parse, a few dictionary
+lookups), so GitHub gets its answer in milliseconds and the review runs in the background.
+Status codes tell the delivery log what happened: 401 bad or missing signature, 413 body over
+GitHub's 25 MB cap, 400 malformed JSON or a payload without the fields its event must have,
+202 accepted (queued or deliberately ignored, with the reason), 200 for ping and for a delivery
+id seen before, 503 when the queue is full (the delivery shows as failed and can be redelivered).
+Bad input never produces a 500: the last handler turns any surprise into a logged 400.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from aiohttp import web
+from gidgethub import ValidationFailure, sansio
+
+from bot import routes
+from bot.jobs import QueueFull
+
+if TYPE_CHECKING:
+    from bot.app import Service
+
+log = logging.getLogger("ladder.webhook")
+
+MAX_BODY = 25 * 1024 * 1024
+
+
+def _answer(http_status: int, **fields: Any) -> web.Response:
+    return web.json_response(fields, status=http_status)
+
+
+async def receive(request: web.Request) -> web.Response:
+    from bot.app import SERVICE
+
+    service: Service = request.app[SERVICE]
+    started = time.perf_counter()
+    event_name = request.headers.get("X-GitHub-Event", "")
+    delivery = request.headers.get("X-GitHub-Delivery", "")
+    facts: dict[str, Any] = {}
+    status, outcome, response = await _handle(request, service, event_name, delivery, facts)
+    service.metrics.webhooks.inc(event=event_name or "unknown", outcome=outcome)
+    log.info(
+        "webhook",
+        extra={
+            "delivery_id": delivery,
+            "event": event_name,
+            "action": facts.get("action"),
+            "status": status,
+            "outcome": outcome,
+            "ms": round((time.perf_counter() - started) * 1000, 2),
+        },
+    )
+    return response
+
+
+async def _handle(
+    request: web.Request,
+    service: Service,
+    event_name: str,
+    delivery: str,
+    facts: dict[str, Any],
+) -> tuple[int, str, web.Response]:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return 413, "too_large", _answer(413, error="payload over 25 MB")
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return 413, "too_large", _answer(413, error="payload over 25 MB")
+    signature = request.headers.get("X-Hub-Signature-256", "")
+    if not signature:
+        return 401, "unsigned", _answer(401, error="missing X-Hub-Signature-256 header")
+    try:
+        sansio.validate_event(
+            body, signature=signature, secret=service.settings.webhook_secret.reveal()
+        )
+    except ValidationFailure:
+        return 401, "bad_signature", _answer(401, error="signature does not match")
+    if not event_name or not delivery:
+        return (
+            400,
+            "malformed",
+            _answer(400, error="missing X-GitHub-Event or X-GitHub-Delivery header"),
+        )
+    data = _payload(body, request.headers.get("Content-Type", ""))
+    if not isinstance(data, dict):
+        return 400, "malformed", _answer(400, error="body is not a JSON object")
+    action = data.get("action")
+    facts["action"] = action
+    if event_name == "ping":
+        return 200, "pong", _answer(200, msg="pong", zen=data.get("zen"))
+    if service.seen(delivery):
+        return 200, "duplicate", _answer(200, status="duplicate delivery", delivery=delivery)
+    event = sansio.Event(data, event=event_name, delivery_id=delivery)
+    intake = routes.Intake()
+    try:
+        await routes.router.dispatch(event, intake)
+    except routes.PayloadError as exc:
+        return 400, "malformed", _answer(400, error=str(exc))
+    except Exception as exc:  # never a 500 for a payload we did not expect
+        log.exception("routing failed", extra={"delivery_id": delivery, "event": event_name})
+        return 400, "malformed", _answer(400, error=f"unexpected payload ({type(exc).__name__})")
+    for change, installation_id in intake.installation_changes:
+        service.installation_changed(change, installation_id)
+    queued: list[str] = []
+    try:
+        for work in intake.work:
+            queued.append(service.submit(work))
+    except QueueFull as exc:
+        return 503, "saturated", _answer(503, error=f"busy: {exc}; redeliver later")
+    service.remember(delivery)
+    if not intake.work:
+        reason = "; ".join(intake.ignored) or f"{event_name}.{action} is not handled"
+        return 202, "ignored", _answer(202, status="ignored", reason=reason)
+    outcome = "queued" if any(q != "duplicate" for q in queued) else "duplicate"
+    return 202, outcome, _answer(202, status=outcome, jobs=queued)
+
+
+def _payload(body: bytes, content_type: str) -> Any:
+    """JSON, or the form-encoded `payload=` GitHub sends when a hook is set to that type."""
+    try:
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            form = parse_qs(body.decode("utf-8"))
+            return json.loads(form.get("payload", [""])[0])
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
