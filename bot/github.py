@@ -410,6 +410,27 @@ class GitHub:
                 f"{path}: undecodable base64 content ({exc})", method="GET", path=where
             ) from exc
 
+    async def list_directory(
+        self, owner: str, repo: str, path: str, ref: str
+    ) -> list[dict[str, Any]] | None:
+        """The entries of a directory at `ref` (GitHub lists up to 1,000), None if there is no
+        such directory. One call answers "which of these test files exist?" for a whole
+        directory, where asking for each file costs a call per guess."""
+        response = await self._call(
+            "GET",
+            "/repos/{owner}/{repo}/contents/{+path}{?ref}",
+            {
+                "owner": owner,
+                "repo": repo,
+                "path": urllib.parse.quote(path.strip("/"), safe="/"),
+                "ref": ref,
+            },
+            missing_ok=True,
+        )
+        if response.missing or not isinstance(response.data, list):
+            return None
+        return [entry for entry in response.data if isinstance(entry, dict)]
+
     async def create_check_run(
         self, owner: str, repo: str, body: dict[str, Any]
     ) -> dict[str, Any]:

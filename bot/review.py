@@ -193,15 +193,21 @@ async def _review(
         )
         return
 
-    sources = await _fetch_sources(gh, owner, name, head_sha, changes, skipped, deps, config)
-    formatter_exs = await _optional_text(gh, owner, name, ".formatter.exs", base_sha)
-    outcome = await deps.engine.run(
-        sources,
-        changed=set(changes) & set(sources),
-        changes=changes,
-        config=config,
-        formatter_exs=formatter_exs,
-        skipped=skipped,
+    sources, formatter_exs = await asyncio.gather(
+        _fetch_sources(gh, owner, name, head_sha, changes, skipped, deps, config),
+        _optional_text(gh, owner, name, ".formatter.exs", base_sha),
+    )
+    # The engine works in a thread; meanwhile, read what the bot already said on this PR.
+    outcome, already = await asyncio.gather(
+        deps.engine.run(
+            sources,
+            changed=set(changes) & set(sources),
+            changes=changes,
+            config=config,
+            formatter_exs=formatter_exs,
+            skipped=skipped,
+        ),
+        existing_fingerprints(gh, owner, name, number),
     )
     record.findings = len(outcome.shown)
     record.outside_diff = len(outcome.outside)
@@ -218,7 +224,9 @@ async def _review(
         )
         return
 
-    comments, unplaced = await _post_review(gh, request, head_sha, outcome, changes, config)
+    comments, unplaced = await _post_review(
+        gh, request, head_sha, outcome, changes, config, already
+    )
     record.comments = comments
     await _finish(gh, request, record, outcome, unplaced, config)
 
@@ -306,15 +314,16 @@ async def _fetch_sources(
 ) -> dict[str, bytes]:
     """The changed files and, as context, the conventional tests of changed lib modules."""
     wanted = list(changes)
-    context: list[str] = []
+    guesses: list[str] = []
     for path in changes:
         for test in conventional_test_paths(path):
             if (
                 test not in changes
-                and test not in context
+                and test not in guesses
                 and not any_match(test, config.exclude)
             ):
-                context.append(test)
+                guesses.append(test)
+    context = await _existing(gh, owner, name, head_sha, guesses, deps)
     context = context[:MAX_CONTEXT_FILES]
     sources: dict[str, bytes] = {}
     gate = asyncio.Semaphore(deps.fetch_concurrency)
@@ -344,6 +353,24 @@ async def _fetch_sources(
         *(fetch(p, changed=False) for p in context),
     )
     return sources
+
+
+async def _existing(
+    gh: GitHub, owner: str, name: str, ref: str, paths: Sequence[str], deps: Deps
+) -> list[str]:
+    """Which of `paths` exist at `ref`: one directory listing per directory they sit in."""
+    directories = sorted({p.rsplit("/", 1)[0] for p in paths if "/" in p})
+    gate = asyncio.Semaphore(deps.fetch_concurrency)
+
+    async def listing(directory: str) -> set[str]:
+        async with gate:
+            entries = await gh.list_directory(owner, name, directory, ref)
+        return {f"{directory}/{e.get('name')}" for e in entries or () if e.get("type") == "file"}
+
+    found: set[str] = set()
+    for names in await asyncio.gather(*(listing(d) for d in directories)):
+        found |= names
+    return [p for p in paths if p in found]
 
 
 async def _optional_text(gh: GitHub, owner: str, name: str, path: str, ref: str) -> str | None:
@@ -391,12 +418,12 @@ async def _post_review(
     outcome: Outcome,
     changes: Mapping[str, FileChange],
     config: Config,
+    already: set[str],
 ) -> tuple[int, list[Finding]]:
     """Post one review with the new inline comments; returns (comments posted, findings that
     belong in the summary instead: over the cap, outside hunks, or refused by GitHub)."""
     owner, name, number = request.repo.owner, request.repo.name, request.number
     rules = rules_by_id()
-    already = await existing_fingerprints(gh, owner, name, number)
     placement = report.select_inline(
         outcome.shown,
         changes,
