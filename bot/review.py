@@ -73,6 +73,7 @@ class Record:
     outside_diff: int = 0
     comments: int = 0
     conclusion: str | None = None
+    check_url: str | None = None
     outcome: str = "started"
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -163,6 +164,7 @@ async def _review(
             load_config(gh, owner, name, base_sha),
         )
     record.check_run_id = int(check["id"])
+    record.check_url = check.get("html_url") if isinstance(check.get("html_url"), str) else None
 
     if config_error is not None or config is None:
         await _complete(
@@ -225,7 +227,7 @@ async def _review(
         return
 
     comments, unplaced = await _post_review(
-        gh, request, head_sha, outcome, changes, config, already
+        gh, request, head_sha, outcome, changes, config, already, record.check_url
     )
     record.comments = comments
     await _finish(gh, request, record, outcome, unplaced, config)
@@ -419,6 +421,7 @@ async def _post_review(
     changes: Mapping[str, FileChange],
     config: Config,
     already: set[str],
+    check_url: str | None,
 ) -> tuple[int, list[Finding]]:
     """Post one review with the new inline comments; returns (comments posted, findings that
     belong in the summary instead: over the cap, outside hunks, or refused by GitHub)."""
@@ -445,7 +448,7 @@ async def _post_review(
             comments=len(attempt),
             unplaced=len(unplaced) + len(comments) - len(attempt),
             duplicates=placement.duplicates,
-            check_url=None,
+            check_url=check_url,
         )
         try:
             await gh.create_review(
