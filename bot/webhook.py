@@ -115,7 +115,8 @@ async def _handle(
         return 503, "saturated", _answer(503, error=f"busy: {exc}; redeliver later")
     service.remember(delivery)
     if not intake.work:
-        reason = "; ".join(intake.ignored) or f"{event_name}.{action} is not handled"
+        handled = f"{event_name}.{action}" if action else event_name
+        reason = "; ".join(intake.ignored) or f"{handled} is not handled"
         return 202, "ignored", _answer(202, status="ignored", reason=reason)
     outcome = "queued" if any(q != "duplicate" for q in queued) else "duplicate"
     return 202, outcome, _answer(202, status=outcome, jobs=queued)
