@@ -146,6 +146,39 @@ def _server_process(ready: Any, stop: Any) -> None:
     asyncio.run(run())
 
 
+def _floor_process(ready: Any, stop: Any) -> None:
+    """The floor: an aiohttp handler that reads the body and answers 202, nothing else. What a
+    burst costs here is the HTTP stack's share, which no webhook handler can go below."""
+
+    async def run() -> None:
+        app = web.Application()
+        timings: list[float] = []
+
+        async def accept(request: web.Request) -> web.Response:
+            started = time.perf_counter()
+            await request.read()
+            response = web.json_response({"status": "queued"}, status=202)
+            timings.append((time.perf_counter() - started) * 1000)
+            return response
+
+        async def collected(_request: web.Request) -> web.Response:
+            data = list(timings)
+            timings.clear()
+            return web.json_response(data)
+
+        app.router.add_post("/webhook", accept)
+        app.router.add_get("/bench-timings", collected)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+        await site.start()
+        ready.put(f"http://127.0.0.1:{runner.addresses[0][1]}/webhook")
+        await asyncio.get_running_loop().run_in_executor(None, stop.wait)
+        await runner.cleanup()
+
+    asyncio.run(run())
+
+
 def _quantiles(times: list[float]) -> dict[str, float]:
     times = sorted(times)
     return {
@@ -204,10 +237,10 @@ async def _send_all(url: str, deliveries: int, rate: float | None) -> dict[str, 
     }
 
 
-def ack_latency(deliveries: int, rate: float) -> dict[str, Any]:
+def _measure(target: Any, deliveries: int, rate: float) -> dict[str, Any]:
     ctx = multiprocessing.get_context("spawn")
     ready, stop = ctx.Queue(), ctx.Event()
-    server = ctx.Process(target=_server_process, args=(ready, stop), daemon=True)
+    server = ctx.Process(target=target, args=(ready, stop), daemon=True)
     server.start()
     try:
         url = ready.get(timeout=60)
@@ -216,9 +249,13 @@ def ack_latency(deliveries: int, rate: float) -> dict[str, Any]:
     finally:
         stop.set()
         server.join(timeout=30)
+    return {f"{deliveries}_at_once": burst, f"{deliveries}_paced_at_{rate:g}_per_second": paced}
+
+
+def ack_latency(deliveries: int, rate: float) -> dict[str, Any]:
     return {
-        f"{deliveries}_at_once": burst,
-        f"{deliveries}_paced_at_{rate:g}_per_second": paced,
+        "ladder": _measure(_server_process, deliveries, rate),
+        "floor_trivial_aiohttp_handler": _measure(_floor_process, deliveries, rate),
     }
 
 
