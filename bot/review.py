@@ -23,7 +23,7 @@ from typing import Any
 from bot import report
 from bot.diff import FileChange, parse_patch
 from bot.engine import Engine, Outcome
-from bot.github import FileTooLarge, GitHub, GitHubError, NotAFile
+from bot.github import FileTooLarge, GitHub, GitHubError, NotAFile, RateLimited
 from bot.jobs import Job
 from bot.metrics import Metrics
 from bot.repo_config import CONFIG_LOCATIONS, ConfigError, parse
@@ -226,11 +226,11 @@ async def _review(
         )
         return
 
-    comments, unplaced = await _post_review(
+    comments, unplaced, note = await _post_review(
         gh, request, head_sha, outcome, changes, config, already, record.check_url
     )
     record.comments = comments
-    await _finish(gh, request, record, outcome, unplaced, config)
+    await _finish(gh, request, record, outcome, unplaced, config, note)
 
 
 async def _start_check_run(gh: GitHub, request: ReviewRequest, head_sha: str) -> dict[str, Any]:
@@ -422,9 +422,14 @@ async def _post_review(
     config: Config,
     already: set[str],
     check_url: str | None,
-) -> tuple[int, list[Finding]]:
+) -> tuple[int, list[Finding], str | None]:
     """Post one review with the new inline comments; returns (comments posted, findings that
-    belong in the summary instead: over the cap, outside hunks, or refused by GitHub)."""
+    belong in the summary instead: over the cap, outside hunks, or refused by GitHub, and a
+    note for the summary when the review could not be posted at all).
+
+    The Check Run is the verdict; inline comments are a convenience. A review GitHub will not
+    take (no permission, an outage that outlasted the retries) therefore moves its findings to
+    the summary instead of failing the whole check."""
     owner, name, number = request.repo.owner, request.repo.name, request.number
     rules = rules_by_id()
     placement = report.select_inline(
@@ -438,7 +443,7 @@ async def _post_review(
     unplaced = list(placement.unplaced)
     comments = list(placement.comments)
     if not comments:
-        return 0, unplaced
+        return 0, unplaced, None
     attempts = [comments, _conservative(comments, changes)]
     for attempt in attempts:
         if not attempt:
@@ -462,9 +467,16 @@ async def _post_review(
                     "comments": [c.to_api() for c in attempt],
                 },
             )
+        except RateLimited:
+            raise
         except GitHubError as exc:
             if exc.status != 422:
-                raise
+                log.warning(
+                    "could not post the review; its findings go to the check summary",
+                    extra={"delivery_id": request.delivery_id, "error": str(exc)[:300]},
+                )
+                unplaced.extend(c.finding for c in comments)
+                return 0, unplaced, f"The inline comments could not be posted ({_reason(exc)})."
             log.warning(
                 "GitHub refused the review's inline comments; retrying with fewer",
                 extra={"delivery_id": request.delivery_id, "error": exc.message[:300]},
@@ -472,9 +484,9 @@ async def _post_review(
             continue
         kept = {id(c) for c in attempt}
         unplaced.extend(c.finding for c in comments if id(c) not in kept)
-        return len(attempt), unplaced
+        return len(attempt), unplaced, None
     unplaced.extend(c.finding for c in comments)
-    return 0, unplaced
+    return 0, unplaced, "GitHub refused the inline comments; their findings are listed here."
 
 
 def _conservative(
@@ -500,6 +512,7 @@ async def _finish(
     outcome: Outcome,
     unplaced: list[Finding],
     config: Config,
+    note: str | None = None,
 ) -> None:
     rules = rules_by_id()
     result = outcome.result
@@ -527,6 +540,7 @@ async def _finish(
         rules=rules,
         config_source=config.source,
         head_sha=record.sha,
+        note=note,
     )
     await _complete(
         gh,
@@ -599,6 +613,11 @@ async def _fail_check_run(
             "could not complete the check run after a failure",
             extra={"delivery_id": request.delivery_id, "check_run_id": record.check_run_id},
         )
+
+
+def _reason(exc: GitHubError) -> str:
+    status = f"GitHub answered {exc.status}" if exc.status else "GitHub did not answer"
+    return f"{status}: {exc.message[:120]}" if exc.message else status
 
 
 def _failure_reason(exc: BaseException) -> str:

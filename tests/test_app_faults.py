@@ -278,6 +278,32 @@ async def test_refused_review_is_retried_with_fewer_comments(
     ]
 
 
+async def test_review_github_will_not_take_leaves_the_verdict_and_lists_the_findings(
+    sim: Simulator, app: Harness
+) -> None:
+    """No permission to review (a 403 that is not a rate limit): the Check Run is the verdict,
+    so it still completes with the ladder, and the findings move to its summary."""
+    harness.seed_opened(sim)
+    sim.inject(
+        method="POST",
+        path=r"/pulls/2/reviews$",
+        status=403,
+        times=-1,
+        body={"message": "Resource not accessible by integration", "status": "403"},
+    )
+    await review_opened(app)
+
+    assert statuses(sim, "POST", r"/pulls/2/reviews$") == [403]  # not retried
+    assert sim.reviews == []
+    [run] = sim.check_runs
+    assert (run["status"], run["conclusion"]) == ("completed", "failure")
+    assert run["output"]["title"] == "Reached L1 · requires L3"
+    summary = run["output"]["summary"]
+    assert "The inline comments could not be posted (GitHub answered 403" in summary
+    assert "### 4 findings without an inline comment" in summary
+    assert len(run["annotations"]) == 4
+
+
 async def test_persistent_server_error_fails_the_check_run_with_a_reason(
     sim: Simulator, app: Harness
 ) -> None:
