@@ -41,8 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import generate  # noqa: E402
 
 from bot.app import SERVICE, create_app  # noqa: E402
-from bot.config import Secret, Settings  # noqa: E402
-from bot.demo import new_key, sign  # noqa: E402
+from bot.demo import local_settings, new_key, sign  # noqa: E402
 from bot.simulator import Simulator  # noqa: E402
 
 EXAMPLE = ROOT / "tests" / "fixtures" / "webhook-examples" / "pull_request.opened.json"
@@ -77,16 +76,7 @@ def pull_trees(files: int, seed: int = 11) -> tuple[dict[str, bytes], dict[str, 
 async def serve(
     sim: Simulator, private_pem: str, use_elixir: bool, *, timings: list[float] | None = None
 ) -> tuple[web.AppRunner, str]:
-    settings = Settings(
-        app_id="4242",
-        private_key=Secret(private_pem),
-        webhook_secret=Secret(SECRET),
-        api_url=sim.base_url,
-        host="127.0.0.1",
-        port=0,
-        workers=2,
-        elixir=use_elixir,
-    )
+    settings = local_settings(sim.base_url, private_pem, webhook_secret=SECRET, elixir=use_elixir)
     app = create_app(settings)
     if timings is not None:
 

@@ -43,6 +43,22 @@ def read_tree(root: Path) -> dict[str, bytes]:
     }
 
 
+# The sample pull request adds these files; bot/data/demo/base holds the files it modifies, as
+# they were before. Everything else is the same on both sides.
+ADDED_BY_THE_CHANGE = (
+    "lib/shop_web/controllers/user_controller.ex",
+    "priv/repo/migrations/20240301000000_add_active_to_users.exs",
+)
+
+
+def demo_trees() -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """(base, head) file trees of the sample pull request."""
+    head = read_tree(DEMO / "head")
+    base = {path: data for path, data in head.items() if path not in ADDED_BY_THE_CHANGE}
+    base.update(read_tree(DEMO / "base"))
+    return base, head
+
+
 def new_key() -> tuple[str, bytes]:
     """A throwaway App key: (private PEM, public PEM)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -57,6 +73,28 @@ def new_key() -> tuple[str, bytes]:
     return private, public
 
 
+def local_settings(
+    api_url: str,
+    private_pem: str,
+    *,
+    webhook_secret: str = WEBHOOK_SECRET,
+    elixir: bool = True,
+    workers: int = 2,
+    app_id: int = 4242,
+) -> Settings:
+    """Settings for a service on loopback against the simulator (demo, tests, benchmarks)."""
+    return Settings(
+        app_id=str(app_id),
+        private_key=Secret(private_pem),
+        webhook_secret=Secret(webhook_secret),
+        api_url=api_url,
+        host="127.0.0.1",
+        port=0,
+        workers=workers,
+        elixir=elixir,
+    )
+
+
 def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
@@ -66,11 +104,12 @@ def seed_pull(sim: Simulator, payload: dict[str, Any]) -> None:
     pull = payload["pull_request"]
     full_name = payload["repository"]["full_name"]
     sim.add_installation(payload["installation"]["id"], [full_name])
+    base, head = demo_trees()
     sim.add_pull(
         full_name,
         payload["number"],
-        base=read_tree(DEMO / "base"),
-        head=read_tree(DEMO / "head"),
+        base=base,
+        head=head,
         head_sha=pull["head"]["sha"],
         base_sha=pull["base"]["sha"],
         author=pull["user"]["login"],
@@ -86,17 +125,7 @@ async def run_demo(out: TextIO, *, use_elixir: bool = True) -> int:
     private_pem, public_pem = new_key()
     async with Simulator(app_id=4242, public_key_pem=public_pem) as sim:
         seed_pull(sim, payload)
-        settings = Settings(
-            app_id="4242",
-            private_key=Secret(private_pem),
-            webhook_secret=Secret(WEBHOOK_SECRET),
-            api_url=sim.base_url,
-            host="127.0.0.1",
-            port=0,
-            workers=2,
-            elixir=use_elixir,
-        )
-        app = create_app(settings)
+        app = create_app(local_settings(sim.base_url, private_pem, elixir=use_elixir))
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)

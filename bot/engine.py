@@ -50,6 +50,19 @@ class Outcome:
     lines: dict[str, list[str]] = field(default_factory=dict)
 
 
+@dataclass
+class EngineInput:
+    """One review's material: file bytes at the head, which of them changed and how."""
+
+    sources: Mapping[str, bytes]
+    changed: set[str]
+    changes: Mapping[str, FileChange]
+    config: Config
+    formatter_exs: str | None
+    # Files that could not be reviewed; the engine adds the ones it cannot prepare.
+    skipped: list[SkippedFile]
+
+
 class Engine:
     def __init__(self, *, workers: int, use_elixir: bool) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ladder-review")
@@ -90,37 +103,13 @@ class Engine:
     def ready(self) -> bool:
         return self.helper_state != "starting"
 
-    async def run(
-        self,
-        sources: Mapping[str, bytes],
-        *,
-        changed: set[str],
-        changes: Mapping[str, FileChange],
-        config: Config,
-        formatter_exs: str | None,
-        skipped: list[SkippedFile],
-    ) -> Outcome:
+    async def run(self, job: EngineInput) -> Outcome:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._pool,
-            self.run_sync,
-            sources,
-            changed,
-            changes,
-            config,
-            formatter_exs,
-            skipped,
-        )
+        return await loop.run_in_executor(self._pool, self.run_sync, job)
 
-    def run_sync(
-        self,
-        sources: Mapping[str, bytes],
-        changed: set[str],
-        changes: Mapping[str, FileChange],
-        config: Config,
-        formatter_exs: str | None,
-        skipped: list[SkippedFile],
-    ) -> Outcome:
+    def run_sync(self, job: EngineInput) -> Outcome:
+        sources, changed, config = job.sources, job.changed, job.config
+        skipped = job.skipped
         files: list[SourceFile] = []
         under_review: set[str] = set()
         for path in sorted(sources):
@@ -134,11 +123,11 @@ class Engine:
                 under_review.add(path)
         notes: list[str] = []
         formatter = self._format(
-            [f for f in files if f.path in under_review], config, formatter_exs, notes
+            [f for f in files if f.path in under_review], config, job.formatter_exs, notes
         )
         outcome = review(files, config, formatter=formatter, changed=under_review, jobs=1)
         filtered: Filtered = filter_findings(
-            outcome.findings, changes, config.filter, rules_by_id()
+            outcome.findings, job.changes, config.filter, rules_by_id()
         )
         result = verdict(
             outcome,

@@ -28,6 +28,7 @@ import base64
 import binascii
 import contextlib
 import email.utils
+import inspect
 import logging
 import time
 import urllib.parse
@@ -202,26 +203,13 @@ class InstallationLimits:
 
 
 class Limits:
-    """The registry of per-installation limits; one owned by the app, shared by all reviews."""
+    """The registry of per-installation limits; one owned by the app, shared by all reviews.
+    Takes the keyword arguments of `InstallationLimits` (checked here, so a typo fails at
+    start rather than at the first review)."""
 
-    def __init__(
-        self,
-        *,
-        write_burst: float = 10,
-        write_rate: float = 80,
-        write_period: float = 60.0,
-        read_concurrency: int = 8,
-        clock: Clock = time.monotonic,
-        sleep: Sleep = asyncio.sleep,
-    ) -> None:
-        self._settings: dict[str, Any] = {
-            "write_burst": write_burst,
-            "write_rate": write_rate,
-            "write_period": write_period,
-            "read_concurrency": read_concurrency,
-            "clock": clock,
-            "sleep": sleep,
-        }
+    def __init__(self, **settings: Any) -> None:
+        inspect.signature(InstallationLimits).bind(**settings)
+        self._settings = settings
         self._by_installation: dict[int, InstallationLimits] = {}
 
     def for_installation(self, installation_id: int) -> InstallationLimits:

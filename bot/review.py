@@ -22,7 +22,7 @@ from typing import Any
 
 from bot import report
 from bot.diff import FileChange, parse_patch
-from bot.engine import Engine, Outcome
+from bot.engine import Engine, EngineInput, Outcome
 from bot.github import FileTooLarge, GitHub, GitHubError, NotAFile, RateLimited
 from bot.jobs import Job
 from bot.metrics import Metrics
@@ -202,12 +202,14 @@ async def _review(
     # The engine works in a thread; meanwhile, read what the bot already said on this PR.
     outcome, already = await asyncio.gather(
         deps.engine.run(
-            sources,
-            changed=set(changes) & set(sources),
-            changes=changes,
-            config=config,
-            formatter_exs=formatter_exs,
-            skipped=skipped,
+            EngineInput(
+                sources=sources,
+                changed=set(changes) & set(sources),
+                changes=changes,
+                config=config,
+                formatter_exs=formatter_exs,
+                skipped=skipped,
+            )
         ),
         existing_fingerprints(gh, owner, name, number),
     )

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.simulator import Simulator
 from checks.config import Config
 from checks.examples import run_rule
 from checks.model import Finding, Rule
+from tests.app_e2e_support import Launch, launcher, running_simulator
+from tests.harness import Harness
 
 HAS_ELIXIR = shutil.which("elixir") is not None
 
@@ -34,3 +38,25 @@ def findings_for(
 
 def lines_of(findings: list[Finding]) -> list[int]:
     return [f.line for f in findings]
+
+
+# --- the App end to end: the simulator and the real service (tests/test_app_*.py) -----------
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[Simulator]:
+    """A started GitHub simulator; on the way out, asserts that every request the bot sent
+    was valid against GitHub's OpenAPI description."""
+    async with running_simulator() as simulator:
+        yield simulator
+
+
+@pytest.fixture
+async def launch(sim: Simulator) -> AsyncIterator[Launch]:
+    async with launcher(sim) as go:
+        yield go
+
+
+@pytest.fixture
+async def app(launch: Launch) -> Harness:
+    return await launch()

@@ -11,7 +11,7 @@ import copy
 import functools
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.app import SERVICE, Service, create_app
-from bot.config import Secret, Settings
-from bot.demo import sign
+from bot.config import Settings
+from bot.demo import local_settings, sign
 from bot.github import Limits
 from bot.simulator import Simulator
 
@@ -63,18 +63,8 @@ def keys() -> tuple[str, bytes]:
 
 def settings(api_url: str, **overrides: Any) -> Settings:
     private, _ = keys()
-    values: dict[str, Any] = {
-        "app_id": str(APP_ID),
-        "private_key": Secret(private),
-        "webhook_secret": Secret(SECRET),
-        "api_url": api_url,
-        "host": "127.0.0.1",
-        "port": 0,
-        "workers": 2,
-        "elixir": False,
-    }
-    values.update(overrides)
-    return Settings(**values)
+    base = local_settings(api_url, private, webhook_secret=SECRET, elixir=False, app_id=APP_ID)
+    return replace(base, **overrides)
 
 
 @dataclass

@@ -13,7 +13,6 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -37,10 +36,8 @@ from tests.app_e2e_support import (
     calls,
     changes_of,
     fingerprints,
-    launcher,
     review_requests,
     rule_of,
-    running_simulator,
     sample_head,
     seed_pull,
     settle,
@@ -49,23 +46,6 @@ from tests.app_e2e_support import (
 )
 
 Harness = harness.Harness
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with running_simulator() as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def launch(sim: Simulator) -> AsyncIterator[Launch]:
-    async with launcher(sim) as go:
-        yield go
-
-
-@pytest.fixture
-async def app(launch: Launch) -> Harness:
-    return await launch()
 
 
 FIRST_SHA = "a1" * 20  # the head before the push that pull_request.synchronize.json reports

@@ -27,10 +27,8 @@ from tests.app_e2e_support import (
     Launch,
     assert_all_completed,
     calls,
-    launcher,
     review_requests,
     rule_of,
-    running_simulator,
     sample_head,
     seed_pull,
     settle,
@@ -39,23 +37,6 @@ from tests.app_e2e_support import (
 
 Harness = harness.Harness
 OPENED = "pull_request.opened"
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with running_simulator() as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def launch(sim: Simulator) -> AsyncIterator[Launch]:
-    async with launcher(sim) as go:
-        yield go
-
-
-@pytest.fixture
-async def app(launch: Launch) -> Harness:
-    return await launch()
 
 
 async def review_opened(app: Harness, delivery: str | None = None) -> None:

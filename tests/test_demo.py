@@ -7,7 +7,7 @@ import io
 import pytest
 
 from bot.cli import main
-from bot.demo import DEMO, read_tree, run_demo
+from bot.demo import demo_trees, run_demo
 
 
 async def test_demo_reviews_the_sample_pull_request_without_elixir():
@@ -33,7 +33,7 @@ def test_demo_command_exits_zero_with_the_elixir_helper(capsys):
 
 
 def test_demo_trees_include_dotfiles_and_differ_where_the_change_is():
-    base, head = read_tree(DEMO / "base"), read_tree(DEMO / "head")
+    base, head = demo_trees()
     assert ".github/ladder.yml" in base
     assert ".formatter.exs" in base
     changed = {p for p in head if base.get(p) != head[p]}
