@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import generate  # noqa: E402
 
 from bot.app import SERVICE, create_app  # noqa: E402
-from bot.demo import local_settings, new_key, sign  # noqa: E402
+from bot.demo import local_settings, new_key, seed_pull, sign  # noqa: E402
 from bot.simulator import Simulator  # noqa: E402
 
 EXAMPLE = ROOT / "tests" / "fixtures" / "webhook-examples" / "pull_request.opened.json"
@@ -127,7 +127,8 @@ def _server_process(ready: Any, stop: Any) -> None:
         body = EXAMPLE.read_bytes()
         private, public = new_key()
         async with Simulator(app_id=4242, public_key_pem=public) as sim:
-            _seed(sim, json.loads(body), *pull_trees(5))
+            base, head = pull_trees(5)
+            seed_pull(sim, json.loads(body), base=base, head=head)
             runner, url = await serve(sim, private, use_elixir=False, timings=[])
             ready.put(url)
             await asyncio.get_running_loop().run_in_executor(None, stop.wait)
@@ -255,7 +256,7 @@ async def review_latency(files: int, latency: float, use_elixir: bool) -> dict[s
     private, public = new_key()
     base, head = pull_trees(files)
     async with Simulator(app_id=4242, public_key_pem=public) as sim:
-        _seed(sim, payload, base, head)
+        seed_pull(sim, payload, base=base, head=head)
         runner, url = await serve(sim, private, use_elixir)
         service = runner.app[SERVICE]
         try:
@@ -286,23 +287,6 @@ async def review_latency(files: int, latency: float, use_elixir: bool) -> dict[s
         "invalid_requests": len(sim.invalid_requests),
         "elixir_helper": service.engine.helper_state,
     }
-
-
-def _seed(
-    sim: Simulator, payload: dict[str, Any], base: dict[str, bytes], head: dict[str, bytes]
-) -> None:
-    pull = payload["pull_request"]
-    full_name = payload["repository"]["full_name"]
-    sim.add_installation(payload["installation"]["id"], [full_name])
-    sim.add_pull(
-        full_name,
-        payload["number"],
-        base=base,
-        head=head,
-        head_sha=pull["head"]["sha"],
-        base_sha=pull["base"]["sha"],
-        author=pull["user"]["login"],
-    )
 
 
 def main() -> None:

@@ -99,12 +99,21 @@ def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def seed_pull(sim: Simulator, payload: dict[str, Any]) -> None:
-    """Give the simulator the repository, installation and pull request the payload names."""
+def seed_pull(
+    sim: Simulator,
+    payload: dict[str, Any],
+    *,
+    base: dict[str, bytes] | None = None,
+    head: dict[str, bytes] | None = None,
+    **extra: Any,
+) -> None:
+    """Give the simulator the repository, installation and pull request a `pull_request`
+    payload names, with the given trees (default: the sample pull request)."""
     pull = payload["pull_request"]
     full_name = payload["repository"]["full_name"]
     sim.add_installation(payload["installation"]["id"], [full_name])
-    base, head = demo_trees()
+    if base is None or head is None:
+        base, head = demo_trees()
     sim.add_pull(
         full_name,
         payload["number"],
@@ -116,6 +125,7 @@ def seed_pull(sim: Simulator, payload: dict[str, Any]) -> None:
         title=pull["title"],
         base_ref=pull["base"]["ref"],
         head_ref=pull["head"]["ref"],
+        **extra,
     )
 
 

@@ -18,12 +18,10 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.app import SERVICE, Service, create_app
 from bot.config import Settings
-from bot.demo import local_settings, sign
+from bot.demo import local_settings, new_key, seed_pull, sign
 from bot.github import Limits
 from bot.simulator import Simulator
 
@@ -49,16 +47,8 @@ def raw_payload(name: str) -> bytes:
 
 @functools.cache
 def keys() -> tuple[str, bytes]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return private, public
+    """(private PEM, public PEM) of the test App's key, made once per run (RSA is slow)."""
+    return new_key()
 
 
 def settings(api_url: str, **overrides: Any) -> Settings:
@@ -161,19 +151,5 @@ def head_tree(**changes: bytes) -> dict[str, bytes]:
 
 def seed_opened(sim: Simulator, *, head: dict[str, bytes] | None = None, **extra: Any) -> None:
     """Seed the repository, installation and PR that pull_request.opened.json names."""
-    data = _load("pull_request.opened")
-    pull = data["pull_request"]
-    full_name = data["repository"]["full_name"]
-    sim.add_installation(data["installation"]["id"], [full_name])
-    sim.add_pull(
-        full_name,
-        data["number"],
-        base=dict(BASE_TREE),
-        head=head if head is not None else head_tree(),
-        head_sha=pull["head"]["sha"],
-        base_sha=pull["base"]["sha"],
-        author=pull["user"]["login"],
-        base_ref=pull["base"]["ref"],
-        head_ref=pull["head"]["ref"],
-        **extra,
-    )
+    tree = head if head is not None else head_tree()
+    seed_pull(sim, _load("pull_request.opened"), base=dict(BASE_TREE), head=tree, **extra)

@@ -12,8 +12,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 import bot
 from bot.auth import AppCredentials, TokenCache
@@ -30,6 +28,7 @@ from bot.github import (
 )
 from bot.metrics import Metrics
 from bot.simulator import Simulator
+from tests import harness
 
 INSTALLATION = 42
 REPO = "octo/shop"
@@ -70,16 +69,7 @@ class FakeTime:
 
 @pytest.fixture(scope="module")
 def keys() -> tuple[str, bytes]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return private, public
+    return harness.keys()
 
 
 @pytest.fixture

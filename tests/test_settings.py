@@ -7,23 +7,17 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from bot.config import Secret, Settings, SettingsError
+from tests import harness
 
 WEBHOOK_SECRET = "whsec-do-not-print-7f3a9c"
 
 
-@lru_cache(maxsize=1)
 def rsa_pem() -> str:
-    """One 2048-bit key for the module: generating RSA keys is slow."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    # GitHub's download is PKCS#1 ("BEGIN RSA PRIVATE KEY").
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode("ascii")
+    """The test App's RSA key, PKCS#1 like GitHub's download ("BEGIN RSA PRIVATE KEY")."""
+    return harness.keys()[0]
 
 
 @lru_cache(maxsize=1)

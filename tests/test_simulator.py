@@ -17,10 +17,9 @@ from typing import Any
 import aiohttp
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from gidgethub.aiohttp import GitHubAPI
 
+from bot.demo import new_key
 from bot.diff import parse_patch
 from bot.simulator import (
     BOT_LOGIN,
@@ -30,6 +29,7 @@ from bot.simulator import (
     openapi_to_json_schema,
     unified_patch,
 )
+from tests import harness
 
 REPO = "acme/widgets"
 INSTALLATION = 11
@@ -39,30 +39,16 @@ BASE_SHA = "b" * 40
 HEAD_SHA = "a" * 40
 
 
-@functools.cache
 def rsa_private_key_pem() -> tuple[bytes, bytes]:
-    """(private PEM, public PEM) of one RSA key per test session (generation takes ~0.1 s)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return private, public
+    """(private PEM, public PEM) of the test App's key (one per run)."""
+    private, public = harness.keys()
+    return private.encode(), public
 
 
 @functools.cache
 def other_private_key_pem() -> bytes:
     """A second key: a JWT it signs must not verify against the App's public key."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+    return new_key()[0].encode()
 
 
 def app_jwt(now: float, *, iss: Any = APP_ID, exp_in: int = 540, key: bytes | None = None) -> str:
