@@ -43,6 +43,7 @@ class Service:
         engine: Engine | None = None,
         github_options: dict[str, Any] | None = None,
         request_timeout: float = 30.0,
+        stop_grace: float = 30.0,
     ) -> None:
         self.settings = settings
         self.metrics = metrics or Metrics()
@@ -50,6 +51,9 @@ class Service:
         self.engine = engine or Engine(workers=settings.workers, use_elixir=settings.elixir)
         self.github_options = dict(github_options or {})
         self.request_timeout = request_timeout
+        # How long a shutdown waits for running reviews before cancelling them (a cancelled
+        # review completes its Check Run as cancelled on the way out).
+        self.stop_grace = stop_grace
         self.credentials = AppCredentials(settings.app_id, settings.private_key.reveal())
         self.scheduler = Scheduler(
             workers=settings.workers,
@@ -83,7 +87,7 @@ class Service:
         )
 
     async def stop(self) -> None:
-        await self.scheduler.stop()
+        await self.scheduler.stop(grace=self.stop_grace)
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -101,6 +101,12 @@ async def run_review(request: ReviewRequest, job: Job, deps: Deps) -> None:
     )
     try:
         await _review(request, job, deps, gh, record)
+    except asyncio.CancelledError:
+        # The service is shutting down: say so on the Check Run instead of leaving it running.
+        deps.metrics.review_events.inc(event="exception")
+        record.outcome = "cancelled"
+        await _cancel_check_run(gh, request, record)
+        raise
     except Exception as exc:
         deps.metrics.review_events.inc(event="exception")
         record.outcome = "error"
@@ -613,6 +619,32 @@ async def _fail_check_run(
     except Exception:  # GitHub itself is down: nothing more we can do but say so in the log
         log.exception(
             "could not complete the check run after a failure",
+            extra={"delivery_id": request.delivery_id, "check_run_id": record.check_run_id},
+        )
+
+
+async def _cancel_check_run(gh: GitHub, request: ReviewRequest, record: Record) -> None:
+    if record.check_run_id is None or record.conclusion is not None:
+        return
+    try:
+        await asyncio.wait_for(
+            _complete(
+                gh,
+                request,
+                record,
+                conclusion="cancelled",
+                title="Ladder was stopped before it finished",
+                summary=(
+                    "The Ladder service restarted while reviewing this commit. Press "
+                    "**Recheck** above or comment `/ladder recheck` to review it again."
+                ),
+                final=True,
+            ),
+            timeout=10.0,
+        )
+    except Exception:
+        log.exception(
+            "could not complete the check run of a cancelled review",
             extra={"delivery_id": request.delivery_id, "check_run_id": record.check_run_id},
         )
 

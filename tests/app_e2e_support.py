@@ -15,9 +15,6 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
-from aiohttp.test_utils import TestClient, TestServer
-
-from bot.app import create_app
 from bot.diff import FileChange, parse_patch
 from bot.github import Limits
 from bot.simulator import Recorded, Simulator, diff_trees
@@ -72,30 +69,12 @@ async def running_simulator() -> AsyncIterator[Simulator]:
 
 @contextlib.asynccontextmanager
 async def launcher(sim: Simulator) -> AsyncIterator[Launch]:
-    """Start the real app against `sim` (options as harness.start, plus request_timeout);
+    """Start the real app against `sim` (options as harness.start);
     every app started is closed on the way out, before the simulator stops."""
     started: list[harness.Harness] = []
 
-    async def go(
-        *,
-        github_options: dict[str, Any] | None = None,
-        limits: Limits | None = None,
-        request_timeout: float = 2.0,
-        **settings: Any,
-    ) -> harness.Harness:
-        if request_timeout == 2.0:
-            h = await harness.start(sim, github_options=github_options, limits=limits, **settings)
-        else:  # harness.start fixes the timeout; build the same app with another one
-            options = {"backoff": 0.01, "max_wait": 5.0, **(github_options or {})}
-            app = create_app(
-                harness.settings(sim.base_url, **settings),
-                github_options=options,
-                limits=limits,
-                request_timeout=request_timeout,
-            )
-            client: TestClient[Any, Any] = TestClient(TestServer(app))
-            await client.start_server()
-            h = harness.Harness(sim, app, client)
+    async def go(**options: Any) -> harness.Harness:
+        h = await harness.start(sim, **options)
         started.append(h)
         return h
 

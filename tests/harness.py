@@ -101,15 +101,20 @@ async def start(
     *,
     github_options: dict[str, Any] | None = None,
     limits: Limits | None = None,
+    request_timeout: float = 2.0,
+    service: dict[str, Any] | None = None,
     **setting_overrides: Any,
 ) -> Harness:
+    """The real app against `sim`: settings overrides as keywords, Service options in
+    `service`, quick retries unless `github_options` say otherwise."""
     options = {"backoff": 0.01, "max_wait": 5.0}
     options.update(github_options or {})
     app = create_app(
         settings(sim.base_url, **setting_overrides),
         github_options=options,
         limits=limits,
-        request_timeout=2.0,
+        request_timeout=request_timeout,
+        **(service or {}),
     )
     client: TestClient[Any, Any] = TestClient(TestServer(app))
     await client.start_server()

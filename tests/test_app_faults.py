@@ -10,6 +10,7 @@ description.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -332,3 +333,22 @@ async def test_expired_token_is_refreshed_and_the_review_succeeds(
     assert_all_completed(sim)
     assert [r["commit_id"] for r in sim.reviews] == [first_sha]  # no new finding, no review
     assert sim.check_runs[1]["head_sha"] == HEAD_SHA
+
+
+async def test_shutdown_mid_review_completes_the_check_run_as_cancelled(sim: Simulator) -> None:
+    """A deploy stops the service while a review waits on GitHub: the review is cancelled after
+    the grace period and its Check Run still ends completed, saying why."""
+    harness.seed_opened(sim)
+    sim.inject(method="GET", path=r"/pulls/2/files$", hang=True, times=-1)
+    h = await harness.start(sim, request_timeout=30.0, service={"stop_grace": 0.2})
+    response = await h.deliver("pull_request", harness.raw_payload(OPENED))
+    assert response.status == 202
+    deadline = time.monotonic() + 10
+    while not calls(sim, "GET", r"/pulls/2/files$") and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    await h.close()  # runs the app's cleanup: stop taking work, wait 0.2 s, cancel
+
+    [run] = sim.check_runs
+    assert (run["status"], run["conclusion"]) == ("completed", "cancelled")
+    assert run["output"]["title"] == "Ladder was stopped before it finished"
+    assert "/ladder recheck" in run["output"]["summary"]
