@@ -165,10 +165,19 @@ async def _review(
     else:
         # The Check Run first, so the author sees "in progress" at once; the config read
         # runs alongside it.
-        check, (config, config_error) = await asyncio.gather(
+        started, loaded = await asyncio.gather(
             _start_check_run(gh, request, head_sha),
             load_config(gh, owner, name, base_sha),
+            return_exceptions=True,
         )
+        if isinstance(started, BaseException):
+            raise started
+        check = started
+        # Record the run before a config failure propagates, so the run gets completed.
+        record.check_run_id = int(check["id"])
+        if isinstance(loaded, BaseException):
+            raise loaded
+        config, config_error = loaded
     record.check_run_id = int(check["id"])
     record.check_url = check.get("html_url") if isinstance(check.get("html_url"), str) else None
 

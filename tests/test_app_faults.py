@@ -352,3 +352,17 @@ async def test_shutdown_mid_review_completes_the_check_run_as_cancelled(sim: Sim
     assert (run["status"], run["conclusion"]) == ("completed", "cancelled")
     assert run["output"]["title"] == "Ladder was stopped before it finished"
     assert "/ladder recheck" in run["output"]["summary"]
+
+
+async def test_config_read_failing_after_the_check_run_started_still_completes_it(
+    sim: Simulator, app: Harness
+) -> None:
+    """The Check Run and the base config are requested together; when the config read fails
+    for good, the run that was already created must still end completed."""
+    harness.seed_opened(sim)
+    sim.inject(method="GET", path=r"/contents/\.github/ladder\.yml$", status=500, times=-1)
+    await review_opened(app)
+
+    [run] = sim.check_runs
+    assert (run["status"], run["conclusion"]) == ("completed", "failure")
+    assert run["output"]["title"].startswith("Ladder could not finish: GitHub answered 500")
