@@ -9,13 +9,14 @@ short reply saying why, because a silent bot looks like a broken bot.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from bot import report
 from bot.commands import HELP
-from bot.github import GitHub
+from bot.github import GitHub, GitHubError
 from bot.routes import CommandRequest, ReviewRequest
 from checks.model import Rule
 from checks.registry import rules_by_id
@@ -33,8 +34,33 @@ class CommandDeps:
 
 
 async def run_command(request: CommandRequest, deps: CommandDeps) -> str:
-    """Returns what was done, for the log."""
+    """Carry out one command; returns what was done, for the log. When GitHub fails on the
+    way, the commenter is told (if GitHub lets us) rather than left waiting, and the error is
+    raised so the delivery can be redelivered."""
     gh = deps.github(request.installation_id)
+    try:
+        return await _run(request, deps, gh)
+    except GitHubError as exc:
+        log.warning(
+            "command failed",
+            extra={"delivery_id": request.delivery_id, "error": str(exc)[:300]},
+        )
+        with contextlib.suppress(GitHubError):
+            await gh.create_issue_comment(
+                request.repo.owner,
+                request.repo.name,
+                request.number,
+                f"@{request.commenter} Ladder could not run `/ladder {request.command.verb}`: "
+                f"{_status(exc)}. Please try again in a minute.",
+            )
+        raise
+
+
+def _status(exc: GitHubError) -> str:
+    return f"GitHub answered {exc.status}" if exc.status else "GitHub did not answer"
+
+
+async def _run(request: CommandRequest, deps: CommandDeps, gh: GitHub) -> str:
     owner, name = request.repo.owner, request.repo.name
     command = request.command
     if command.name == "recheck":

@@ -62,6 +62,7 @@ class Harness:
     sim: Simulator
     app: web.Application
     client: TestClient[Any, Any]
+    last_delivery: str = ""
 
     @property
     def service(self) -> Service:
@@ -77,10 +78,11 @@ class Harness:
         headers: dict[str, str] | None = None,
     ) -> aiohttp.ClientResponse:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.last_delivery = delivery or str(uuid.uuid4())
         sent = {
             "Content-Type": "application/json",
             "X-GitHub-Event": event,
-            "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+            "X-GitHub-Delivery": self.last_delivery,
             "User-Agent": "GitHub-Hookshot/test",
         }
         if secret is not None:

@@ -332,6 +332,26 @@ async def test_recheck_by_reader_is_refused_with_a_reply(sim: Simulator, app: Ha
     assert "your permission here is `read`" in reply["body"]
 
 
+async def test_recheck_when_github_fails_tells_the_commenter(
+    sim: Simulator, app: Harness
+) -> None:
+    seed_comment_repo(sim)
+    sim.set_permission(COMMENT_REPO, "helpful-maintainer", "write")
+    sim.inject(method="GET", path=r"/collaborators/.+/permission$", status=502, times=-1)
+    data = command(sim, "/ladder recheck", user="helpful-maintainer")
+    assert (await app.deliver("issue_comment", data)).status == 202
+    await settle(app)
+
+    assert sim.check_runs == []
+    [reply] = bot_replies(sim)
+    assert reply["body"] == (
+        "@helpful-maintainer Ladder could not run `/ladder recheck`: GitHub answered 502. "
+        "Please try again in a minute."
+    )
+    # The delivery is forgotten, so GitHub's redelivery can run the command again.
+    assert not app.service.seen(app.last_delivery)
+
+
 async def test_recheck_of_a_closed_pull_request_says_so(sim: Simulator, app: Harness) -> None:
     seed_comment_repo(sim)
     sim.add_pull(
