@@ -83,6 +83,11 @@ class GitHubError(Exception):
         return f"{where}{status}{self.message}"
 
 
+class Unanswered(GitHubError):
+    """A request that creates content timed out: GitHub may have carried it out, so it is not
+    sent again blindly (a retried review would post every comment twice)."""
+
+
 class RateLimited(GitHubError):
     """GitHub asked us to wait `wait` seconds, longer than the client may wait."""
 
@@ -423,9 +428,33 @@ class GitHub:
         self, owner: str, repo: str, body: dict[str, Any]
     ) -> dict[str, Any]:
         response = await self._call(
-            "POST", "/repos/{owner}/{repo}/check-runs", {"owner": owner, "repo": repo}, data=body
+            "POST",
+            "/repos/{owner}/{repo}/check-runs",
+            {"owner": owner, "repo": repo},
+            data=body,
+            creates="a check run",
         )
         return _object(response.data, "check run")
+
+    async def list_check_runs(
+        self, owner: str, repo: str, ref: str, name: str
+    ) -> list[dict[str, Any]]:
+        """The latest check runs named `name` on `ref` (one page: a commit has few)."""
+        response = await self._call(
+            "GET",
+            "/repos/{owner}/{repo}/commits/{ref}/check-runs{?check_name,filter,per_page}",
+            {
+                "owner": owner,
+                "repo": repo,
+                "ref": ref,
+                "check_name": name,
+                "filter": "latest",
+                "per_page": PER_PAGE,
+            },
+        )
+        data = _object(response.data, "check runs")
+        runs = data.get("check_runs")
+        return [r for r in runs if isinstance(r, dict)] if isinstance(runs, list) else []
 
     async def update_check_run(
         self,
@@ -465,6 +494,7 @@ class GitHub:
             "/repos/{owner}/{repo}/pulls/{pull_number}/reviews",
             {"owner": owner, "repo": repo, "pull_number": number},
             data=body,
+            creates="a review",
         )
         return _object(response.data, "review")
 
@@ -476,6 +506,7 @@ class GitHub:
             "/repos/{owner}/{repo}/issues/{issue_number}/comments",
             {"owner": owner, "repo": repo, "issue_number": number},
             data={"body": body},
+            creates="a comment",
         )
         return _object(response.data, "issue comment")
 
@@ -559,9 +590,11 @@ class GitHub:
         missing_ok: bool = False,
         log_path: str | None = None,
         final: bool = False,
+        creates: str | None = None,
     ) -> _Response:
         """One logical call with GitHub's retry etiquette (see the module docstring). A `final`
-        call makes its first attempt even during a pause longer than `max_wait`."""
+        call makes its first attempt even during a pause longer than `max_wait`. A call that
+        `creates` content (named for the message) is not retried after a timeout."""
         path = log_path or template
         attempt = 0
         token_refreshed = False
@@ -588,6 +621,12 @@ class GitHub:
                 attempt -= 1  # a revoked token is not a failed attempt of this call
             except _Transient as exc:
                 retry = exc.retry
+                if creates is not None and retry.reason == "timeout":
+                    raise Unanswered(
+                        f"creating {creates} timed out; it may exist, so it is not retried",
+                        method=method,
+                        path=path,
+                    ) from exc
                 if retry.reason != "rate_limit":
                     retry.wait = self.backoff * 2 ** (attempt - 1)
                 elif retry.wait > self.max_wait:

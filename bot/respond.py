@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from bot import report
 from bot.commands import HELP
-from bot.github import GitHub, GitHubError
+from bot.github import GitHub, GitHubError, Unanswered
 from bot.routes import CommandRequest, ReviewRequest
 from checks.model import Rule
 from checks.registry import rules_by_id
@@ -40,6 +40,8 @@ async def run_command(request: CommandRequest, deps: CommandDeps) -> str:
     gh = deps.github(request.installation_id)
     try:
         return await _run(request, deps, gh)
+    except Unanswered:
+        raise  # the reply may have been posted; a second "could not" reply would contradict it
     except GitHubError as exc:
         log.warning(
             "command failed",

@@ -23,7 +23,14 @@ from typing import Any
 from bot import report
 from bot.diff import FileChange, parse_patch
 from bot.engine import Engine, EngineInput, Outcome
-from bot.github import FileTooLarge, GitHub, GitHubError, NotAFile, RateLimited
+from bot.github import (
+    FileTooLarge,
+    GitHub,
+    GitHubError,
+    NotAFile,
+    RateLimited,
+    Unanswered,
+)
 from bot.jobs import Job
 from bot.metrics import Metrics
 from bot.repo_config import CONFIG_LOCATIONS, ConfigError, parse
@@ -251,21 +258,27 @@ async def _review(
 
 
 async def _start_check_run(gh: GitHub, request: ReviewRequest, head_sha: str) -> dict[str, Any]:
-    return await gh.create_check_run(
-        request.repo.owner,
-        request.repo.name,
-        {
-            "name": CHECK_NAME,
-            "head_sha": head_sha,
-            "status": "in_progress",
-            "started_at": _now(),
-            "external_id": f"pr:{request.number}",
-            "output": {
-                "title": "Reviewing…",
-                "summary": f"Ladder is reviewing {head_sha[:7]} ({request.reason}).",
-            },
+    body = {
+        "name": CHECK_NAME,
+        "head_sha": head_sha,
+        "status": "in_progress",
+        "started_at": _now(),
+        "external_id": f"pr:{request.number}",
+        "output": {
+            "title": "Reviewing…",
+            "summary": f"Ladder is reviewing {head_sha[:7]} ({request.reason}).",
         },
-    )
+    }
+    owner, name = request.repo.owner, request.repo.name
+    try:
+        return await gh.create_check_run(owner, name, body)
+    except Unanswered:
+        # GitHub may have created it: adopt a run of ours still in progress rather than leave
+        # an orphan that would show "in progress" for good.
+        for run in await gh.list_check_runs(owner, name, head_sha, CHECK_NAME):
+            if run.get("external_id") == body["external_id"] and run.get("status") != "completed":
+                return run
+        return await gh.create_check_run(owner, name, body)
 
 
 # --- config and files ------------------------------------------------------------------------
@@ -486,6 +499,14 @@ async def _post_review(
             )
         except RateLimited:
             raise
+        except Unanswered:
+            # GitHub may well have posted it; posting again would double every comment.
+            return (
+                len(attempt),
+                unplaced,
+                "GitHub did not confirm the inline review (the request timed out); "
+                "it may have been posted.",
+            )
         except GitHubError as exc:
             if exc.status != 422:
                 log.warning(

@@ -488,6 +488,7 @@ class _Fault:
     headers: dict[str, str]
     body: Any
     hang: bool
+    answer_lost: bool = False
 
 
 @dataclass
@@ -858,13 +859,16 @@ class Simulator:
         headers: dict[str, str] | None = None,
         body: Any = None,
         hang: bool = False,
+        answer_lost: bool = False,
     ) -> None:
         """Fault the next `times` requests (negative: all) whose method matches ("*" = any)
         and whose URL path matches the regex `path` (re.search).
 
-        `delay` sleeps first; `hang` never answers (until stop); `status` answers with that
-        status, `headers` and `body` (default: GitHub's error document for the status)."""
-        if status is None and not hang and delay <= 0:
+        `delay` sleeps first; `hang` never answers (until stop); `answer_lost` carries the
+        request out and then never answers, like a response lost on the way back; `status`
+        answers with that status, `headers` and `body` (default: GitHub's error document for
+        the status)."""
+        if status is None and not hang and not answer_lost and delay <= 0:
             raise ValueError("a fault needs status, delay or hang")
         if times == 0:
             raise ValueError("times must be positive (or negative for every request)")
@@ -878,6 +882,7 @@ class Simulator:
                 dict(headers or {}),
                 body,
                 hang,
+                answer_lost,
             )
         )
 
@@ -942,6 +947,11 @@ class Simulator:
             reply = self._process(request, match, body, bad_json, record)
         except _Fail as fail:
             reply = fail.reply
+        if fault is not None and fault.answer_lost:
+            record.status = reply.status  # carried out; the caller never hears of it
+            if self._closing is not None:
+                await self._closing.wait()
+            return self._send(request, record, match, _Reply(503, {"message": "stopped"}))
         return self._send(request, record, match, reply)
 
     def _process(

@@ -366,3 +366,36 @@ async def test_config_read_failing_after_the_check_run_started_still_completes_i
     [run] = sim.check_runs
     assert (run["status"], run["conclusion"]) == ("completed", "failure")
     assert run["output"]["title"].startswith("Ladder could not finish: GitHub answered 500")
+
+
+async def test_check_run_created_but_answer_lost_is_adopted_not_duplicated(
+    sim: Simulator, launch: Launch
+) -> None:
+    """GitHub created the run but the answer never arrived: creating it again would leave
+    an orphan "in progress" for good, so the bot finds its run and carries on with it."""
+    harness.seed_opened(sim)
+    sim.inject(method="POST", path=r"/check-runs$", answer_lost=True)
+    app = await launch(request_timeout=0.5)
+    await review_opened(app)
+
+    [run] = sim.check_runs
+    assert (run["status"], run["conclusion"]) == ("completed", "failure")
+    assert run["output"]["title"] == "Reached L1 · requires L3"
+    assert len(calls(sim, "POST", r"/check-runs$")) == 1
+    assert len(calls(sim, "GET", r"/commits/.+/check-runs$")) == 1
+
+
+async def test_review_whose_answer_is_lost_is_not_posted_twice(
+    sim: Simulator, launch: Launch
+) -> None:
+    harness.seed_opened(sim)
+    sim.inject(method="POST", path=r"/pulls/2/reviews$", answer_lost=True)
+    app = await launch(request_timeout=0.5)
+    await review_opened(app)
+
+    assert len(review_requests(sim)) == 1
+    [review] = sim.reviews  # GitHub carried it out once
+    assert len(review["comments"]) == 4
+    [run] = sim.check_runs
+    assert (run["status"], run["conclusion"]) == ("completed", "failure")
+    assert "GitHub did not confirm the inline review" in run["output"]["summary"]
