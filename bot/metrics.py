@@ -147,6 +147,11 @@ class Metrics:
         self.webhooks = Counter(
             "ladder_webhooks_total", "Webhook deliveries by event and outcome."
         )
+        self.webhook_seconds = Histogram(
+            "ladder_webhook_duration_seconds",
+            "Time to answer a webhook delivery.",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
+        )
         self.reviews = Counter("ladder_reviews_total", "Reviews finished, by conclusion.")
         self.review_seconds = Histogram(
             "ladder_review_duration_seconds", "Time from dequeue to a completed check run."

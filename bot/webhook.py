@@ -44,7 +44,9 @@ async def receive(request: web.Request) -> web.Response:
     delivery = request.headers.get("X-GitHub-Delivery", "")
     facts: dict[str, Any] = {}
     status, outcome, response = await _handle(request, service, event_name, delivery, facts)
+    elapsed = time.perf_counter() - started
     service.metrics.webhooks.inc(event=event_name or "unknown", outcome=outcome)
+    service.metrics.webhook_seconds.observe(elapsed)
     log.info(
         "webhook",
         extra={
@@ -53,7 +55,7 @@ async def receive(request: web.Request) -> web.Response:
             "action": facts.get("action"),
             "status": status,
             "outcome": outcome,
-            "ms": round((time.perf_counter() - started) * 1000, 2),
+            "ms": round(elapsed * 1000, 2),
         },
     )
     return response

@@ -687,6 +687,7 @@ async def test_health_readiness_and_metrics(sim: Simulator, app: Harness) -> Non
     assert 'ladder_webhooks_total{event="ping",outcome="pong"} 1' in lines
     assert "ladder_review_duration_seconds_count 1" in lines
     assert "ladder_queue_depth 0" in lines
+    assert "ladder_webhook_duration_seconds_count 2" in lines
     posts = len(calls(sim, "POST", r"^/repos/.*/check-runs$"))
     assert f'ladder_github_calls_total{{method="POST",status="201"}} {posts}' in lines
     gets = sum(

@@ -108,7 +108,7 @@ def test_metrics_render_is_valid_exposition_text() -> None:
     assert text.endswith("\n")
     lines = text.splitlines()
     names = {m.name for m in metrics.all()}
-    assert len(names) == len(metrics.all()) == 10
+    assert len(names) == len(metrics.all()) == 11
     for name in names:
         # Every metric has exactly one HELP and one TYPE line, HELP first.
         help_at = lines.index(next(x for x in lines if x.startswith(f"# HELP {name} ")))
