@@ -84,8 +84,9 @@ class GitHubError(Exception):
 
 
 class Unanswered(GitHubError):
-    """A request that creates content timed out: GitHub may have carried it out, so it is not
-    sent again blindly (a retried review would post every comment twice)."""
+    """A request that creates content timed out, lost its connection or got a 5xx: GitHub may
+    have carried it out, so it is not sent again blindly (a retried review would post every
+    comment twice). The caller looks before it tries again."""
 
 
 class RateLimited(GitHubError):
@@ -621,9 +622,13 @@ class GitHub:
                 attempt -= 1  # a revoked token is not a failed attempt of this call
             except _Transient as exc:
                 retry = exc.retry
-                if creates is not None and retry.reason == "timeout":
+                if creates is not None and retry.reason != "rate_limit":
+                    # GitHub sometimes carries out a POST and still answers 5xx or drops the
+                    # connection; only the caller can look and see whether it exists.
                     raise Unanswered(
-                        f"creating {creates} timed out; it may exist, so it is not retried",
+                        f"creating {creates} failed without a clear answer ({exc.detail}); "
+                        "it may exist, so it is not sent again blindly",
+                        status=exc.status,
                         method=method,
                         path=path,
                     ) from exc

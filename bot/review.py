@@ -460,7 +460,6 @@ async def _post_review(
     The Check Run is the verdict; inline comments are a convenience. A review GitHub will not
     take (no permission, an outage that outlasted the retries) therefore moves its findings to
     the summary instead of failing the whole check."""
-    owner, name, number = request.repo.owner, request.repo.name, request.number
     rules = rules_by_id()
     placement = report.select_inline(
         outcome.shown,
@@ -485,30 +484,18 @@ async def _post_review(
             duplicates=placement.duplicates,
             check_url=check_url,
         )
+        payload = {
+            "commit_id": head_sha,
+            "event": "COMMENT",
+            "body": body,
+            "comments": [c.to_api() for c in attempt],
+        }
         try:
-            await gh.create_review(
-                owner,
-                name,
-                number,
-                {
-                    "commit_id": head_sha,
-                    "event": "COMMENT",
-                    "body": body,
-                    "comments": [c.to_api() for c in attempt],
-                },
-            )
+            posted = await _create_review_once(gh, request, payload, attempt)
         except RateLimited:
             raise
-        except Unanswered:
-            # GitHub may well have posted it; posting again would double every comment.
-            return (
-                len(attempt),
-                unplaced,
-                "GitHub did not confirm the inline review (the request timed out); "
-                "it may have been posted.",
-            )
         except GitHubError as exc:
-            if exc.status != 422:
+            if exc.status != 422 or isinstance(exc, Unanswered):
                 log.warning(
                     "could not post the review; its findings go to the check summary",
                     extra={"delivery_id": request.delivery_id, "error": str(exc)[:300]},
@@ -520,11 +507,37 @@ async def _post_review(
                 extra={"delivery_id": request.delivery_id, "error": exc.message[:300]},
             )
             continue
+        if not posted:
+            unplaced.extend(c.finding for c in comments)
+            return 0, unplaced, "GitHub did not confirm the inline review; it was not posted."
         kept = {id(c) for c in attempt}
         unplaced.extend(c.finding for c in comments if id(c) not in kept)
         return len(attempt), unplaced, None
     unplaced.extend(c.finding for c in comments)
     return 0, unplaced, "GitHub refused the inline comments; their findings are listed here."
+
+
+async def _create_review_once(
+    gh: GitHub,
+    request: ReviewRequest,
+    payload: dict[str, Any],
+    attempt: Sequence[report.InlineComment],
+) -> bool:
+    """Post the review; when GitHub gives no clear answer, look at the pull request's
+    comments: if the review's fingerprints are there it was posted, otherwise send it once
+    more. False when it still cannot be confirmed."""
+    owner, name, number = request.repo.owner, request.repo.name, request.number
+    for tries in (1, 2):
+        try:
+            await gh.create_review(owner, name, number, payload)
+            return True
+        except Unanswered:
+            present = await existing_fingerprints(gh, owner, name, number)
+            if all(c.fingerprint in present for c in attempt):
+                return True
+            if tries == 2:
+                return False
+    return False
 
 
 def _conservative(

@@ -74,6 +74,15 @@ async def test_bad_input_is_refused_without_touching_github(sim: Simulator, app:
         headers={"X-Hub-Signature-256": sign(raw, harness.SECRET)},
     )
     assert tampered.status == 401
+    # Only SHA-256 counts; a non-ASCII signature is refused, not a 500.
+    for forged in ("sha1=" + "0" * 40, "sha256=éé", "sha256=" + "z" * 64):
+        refused = await app.deliver(
+            "pull_request", raw, secret=None, headers={"X-Hub-Signature-256": forged}
+        )
+        assert refused.status == 401, forged
+    # Unsigned requests with invented event names do not mint metric series.
+    for n in range(3):
+        assert (await app.deliver(f"made-up-{n}", raw, secret=None)).status == 401
     status, body = await answer(b'{"action": "opened", ')
     assert (status, body["error"]) == (400, "body is not a JSON object")
     status, body = await answer(b"[1, 2, 3]")
@@ -96,8 +105,11 @@ async def test_bad_input_is_refused_without_touching_github(sim: Simulator, app:
     health = await app.client.get("/healthz")
     assert health.status == 200
     metrics = await (await app.client.get("/metrics")).text()
-    assert 'ladder_webhooks_total{event="pull_request",outcome="bad_signature"} 2' in metrics
+    assert 'ladder_webhooks_total{event="unverified",outcome="bad_signature"} 5' in metrics
+    assert 'ladder_webhooks_total{event="unverified",outcome="unsigned"} 4' in metrics
     assert 'ladder_webhooks_total{event="pull_request",outcome="malformed"} 4' in metrics
+    assert 'ladder_webhooks_total{event="other",outcome="ignored"} 1' in metrics
+    assert "made-up" not in metrics
     # And it still reviews.
     await review_opened(app)
     assert len(sim.check_runs) == 1
@@ -152,8 +164,9 @@ async def test_server_error_on_create_check_run_is_retried(
     assert (run["status"], run["conclusion"]) == ("completed", "failure")
     assert run["output"]["title"] == "Reached L1 · requires L3"
     assert len(sim.reviews) == 1
+    # A 5xx on a create may still have created the run: the bot looks before it creates again.
+    assert len(calls(sim, "GET", r"/commits/.+/check-runs$")) == 1
     metrics = app.service.metrics
-    assert metrics.github_retries.value(reason="server_error") == 1
     assert metrics.github_calls.value(method="POST", status=str(status)) == 1
 
 
@@ -396,6 +409,20 @@ async def test_review_whose_answer_is_lost_is_not_posted_twice(
     assert len(review_requests(sim)) == 1
     [review] = sim.reviews  # GitHub carried it out once
     assert len(review["comments"]) == 4
+    # The bot looked: its fingerprints are on the pull request, so the review counts as posted.
+    assert len(calls(sim, "GET", r"/pulls/2/comments$")) == 2
     [run] = sim.check_runs
     assert (run["status"], run["conclusion"]) == ("completed", "failure")
-    assert "GitHub did not confirm the inline review" in run["output"]["summary"]
+    assert "without an inline comment" not in run["output"]["summary"]
+
+
+async def test_review_lost_on_a_5xx_before_github_stored_it_is_sent_once_more(
+    sim: Simulator, app: Harness
+) -> None:
+    harness.seed_opened(sim)
+    sim.inject(method="POST", path=r"/pulls/2/reviews$", status=502)
+    await review_opened(app)
+
+    assert [r.status for r in review_requests(sim)] == [502, 200]
+    [review] = sim.reviews
+    assert len(review["comments"]) == 4
