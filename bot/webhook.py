@@ -30,6 +30,21 @@ log = logging.getLogger("ladder.webhook")
 
 MAX_BODY = 25 * 1024 * 1024
 
+# Events the App subscribes to or GitHub sends an App anyway; others are counted as "other".
+KNOWN_EVENTS = frozenset(
+    {
+        "pull_request",
+        "check_suite",
+        "check_run",
+        "issue_comment",
+        "installation",
+        "installation_repositories",
+        "ping",
+    }
+)
+# Outcomes decided before the signature was verified.
+_UNVERIFIED = frozenset({"too_large", "unsigned", "bad_signature"})
+
 
 def _answer(http_status: int, **fields: Any) -> web.Response:
     return web.json_response(fields, status=http_status)
@@ -45,7 +60,10 @@ async def receive(request: web.Request) -> web.Response:
     facts: dict[str, Any] = {}
     status, outcome, response = await _handle(request, service, event_name, delivery, facts)
     elapsed = time.perf_counter() - started
-    service.metrics.webhooks.inc(event=event_name or "unknown", outcome=outcome)
+    # Label values come from a fixed set: a header anyone can send must not mint series.
+    verified = outcome not in _UNVERIFIED
+    label = (event_name if event_name in KNOWN_EVENTS else "other") if verified else "unverified"
+    service.metrics.webhooks.inc(event=label, outcome=outcome)
     service.metrics.webhook_seconds.observe(elapsed)
     log.info(
         "webhook",
@@ -77,6 +95,9 @@ async def _handle(
     signature = request.headers.get("X-Hub-Signature-256", "")
     if not signature:
         return 401, "unsigned", _answer(401, error="missing X-Hub-Signature-256 header")
+    if not (signature.isascii() and signature.startswith("sha256=")):
+        # Only SHA-256 is trusted; and the comparison below needs ASCII on both sides.
+        return 401, "bad_signature", _answer(401, error="signature is not sha256=<hex>")
     try:
         sansio.validate_event(
             body, signature=signature, secret=service.settings.webhook_secret.reveal()
