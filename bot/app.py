@@ -22,7 +22,7 @@ from bot.engine import Engine
 from bot.github import GitHub, Limits
 from bot.jobs import Job, Scheduler
 from bot.metrics import Metrics
-from bot.respond import CommandDeps, run_command
+from bot.respond import CommandDeps, ReplyThrottle, run_command
 from bot.review import Deps, run_review
 from bot.routes import CommandRequest, ReviewRequest, Work
 
@@ -65,6 +65,7 @@ class Service:
         self._deliveries: TTLCache[str, bool] = TTLCache(maxsize=100_000, ttl=3 * 24 * 3600)
         self._session: aiohttp.ClientSession | None = None
         self._tokens: TokenCache | None = None
+        self.replies = ReplyThrottle()
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -143,7 +144,9 @@ class Service:
         )
 
     def _enqueue_command(self, request: CommandRequest) -> str:
-        deps = CommandDeps(github=self.github, enqueue_review=self.enqueue_review)
+        deps = CommandDeps(
+            github=self.github, enqueue_review=self.enqueue_review, throttle=self.replies
+        )
 
         async def run(_job: Job) -> None:
             done = await run_command(request, deps)

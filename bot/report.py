@@ -151,8 +151,9 @@ def _escape(text: str, prose: bool) -> str:
     return _SPECIAL.sub(r"\\\1", text)
 
 
-def _code(text: str) -> str:
-    """An inline code span holding `text` verbatim, whatever backticks it contains."""
+def code_span(text: str) -> str:
+    """An inline code span holding `text` verbatim, whatever backticks it contains (so text a
+    user wrote cannot break out of it and, say, @-mention someone from the bot's account)."""
     text = " ".join(text.split("\n"))
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
@@ -196,15 +197,14 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
 
 
 def _location(finding: Finding) -> str:
-    return _code(f"{finding.path}:{finding.line}")
+    return code_span(f"{finding.path}:{finding.line}")
 
 
 def _item(finding: Finding) -> str:
     """One compact list entry: `path:line` · `rule` (severity) · message."""
     message = _md(_clip(" ".join(finding.message.split()), ITEM_TEXT))
-    return (
-        f"- {_location(finding)} · {_code(finding.rule)} ({finding.severity.value}) · {message}"
-    )
+    rule = code_span(finding.rule)
+    return f"- {_location(finding)} · {rule} ({finding.severity.value}) · {message}"
 
 
 def _counts(findings: Iterable[Finding]) -> str:
@@ -395,7 +395,7 @@ def _ladder_table(result: LadderResult) -> str:
 def _footer(config_source: str, head_sha: str | None) -> str:
     parts = [f"Ladder {__version__}"]
     if head_sha:
-        parts.append(f"commit {_code(head_sha[:7])}")
+        parts.append(f"commit {code_span(head_sha[:7])}")
     parts.append(f"config: {_md(_clip(config_source, 300))}")
     return "<sub>" + " · ".join(parts) + "</sub>"
 
@@ -406,7 +406,7 @@ def _crashed_section(result: LadderResult, rules: Mapping[str, Rule]) -> _Sectio
         rule = rules.get(rule_id)
         what = f" ({_md(rule.title)})" if rule is not None else ""
         items.append(
-            f"- ⚠️ rule {_code(rule_id)}{what} crashed and did not run; "
+            f"- ⚠️ rule {code_span(rule_id)}{what} crashed and did not run; "
             "its findings are missing from this review."
         )
     return _Section(
@@ -463,7 +463,7 @@ def _outside_section(result: LadderResult, outside: Sequence[Finding]) -> _Secti
 
 def _skipped_section(result: LadderResult) -> _Section:
     items = [
-        f"- {_code(s.path)}: {_md(_clip(s.reason, ITEM_TEXT))}" for s in result.skipped_files
+        f"- {code_span(s.path)}: {_md(_clip(s.reason, ITEM_TEXT))}" for s in result.skipped_files
     ]
     n = len(items)
     return _Section(
@@ -697,7 +697,7 @@ def select_inline(
 
 
 def _explain_hint(rule_id: str) -> str:
-    return f"<sub>Reply {_code(f'/ladder explain {rule_id}')} for the rule's rationale.</sub>"
+    return f"<sub>Reply {code_span(f'/ladder explain {rule_id}')} for the rule's rationale.</sub>"
 
 
 def comment_body(finding: Finding, rule: Rule | None, fp: str, *, with_suggestion: bool) -> str:
@@ -707,7 +707,7 @@ def comment_body(finding: Finding, rule: Rule | None, fp: str, *, with_suggestio
     Under 65536 characters: the message is shortened if need be, never the suggestion, which is
     dropped whole when it cannot fit (a cut suggestion would be a wrong edit one click away)."""
     header = (
-        f"**{_code(finding.rule)}** · {finding.severity.value} · "
+        f"**{code_span(finding.rule)}** · {finding.severity.value} · "
         f"L{finding.level} {LEVEL_TITLES.get(finding.level, '')}".rstrip()
     )
     tail = f"{_explain_hint(finding.rule)}\n{marker(fp)}"
@@ -780,7 +780,7 @@ def _param_value(value: Any) -> str:
 def explain_reply(rule: Rule) -> str:
     """Markdown reply to `/ladder explain RULE`: what `ladder explain` prints, for GitHub."""
     head = [
-        f"### {_code(rule.id)} · {_md(rule.title)}",
+        f"### {code_span(rule.id)} · {_md(rule.title)}",
         f"**Level:** L{rule.level} ({LEVEL_TITLES[rule.level]}) · "
         f"**Severity:** {rule.severity.value}",
         _md(rule.explanation, prose=True, inline=False),
@@ -795,23 +795,23 @@ def explain_reply(rule: Rule) -> str:
     if rule.params:
         rows = ["| Parameter | Default |", "|---|---|"]
         rows += [
-            f"| {_cell(_code(str(k)))} | {_cell(_code(_param_value(v)))} |"
+            f"| {_cell(code_span(str(k)))} | {_cell(code_span(_param_value(v)))} |"
             for k, v in rule.params.items()
         ]
         extra.append(
             f"**Parameters** (override in `.github/ladder.yml` under "
-            f"{_code('rules: {' + rule.id + ': {...}}')}):\n\n" + "\n".join(rows)
+            f"{code_span('rules: {' + rule.id + ': {...}}')}):\n\n" + "\n".join(rows)
         )
     overlap = [
-        *(f"credo {_code(c)}" for c in rule.credo),
-        *(f"sobelow {_code(s)}" for s in rule.sobelow),
-        *(f"excellent_migrations {_code(e)}" for e in rule.excellent_migrations),
+        *(f"credo {code_span(c)}" for c in rule.credo),
+        *(f"sobelow {code_span(s)}" for s in rule.sobelow),
+        *(f"excellent_migrations {code_span(e)}" for e in rule.excellent_migrations),
     ]
     if overlap:
         extra.append("**Overlaps:** " + ", ".join(overlap))
     text = "\n\n".join([*head, *examples, *extra])
     if _size(text) > BODY_LIMIT:
-        note = f"_Examples too long for a comment; run {_code('ladder explain ' + rule.id)}._"
+        note = f"_Examples too long for a comment; run {code_span('ladder explain ' + rule.id)}._"
         text = "\n\n".join([*head, note, *extra])
     return _clip(text, BODY_LIMIT)
 
@@ -824,9 +824,9 @@ def _elixir(code: str) -> str:
 
 def unknown_rule_reply(name: str, candidates: Sequence[str]) -> str:
     """Reply to `/ladder explain NAME` for a name that is no rule id."""
-    shown = _code(_clip(" ".join(name.split()), 100)) if name.strip() else "(nothing)"
+    shown = code_span(_clip(" ".join(name.split()), 100)) if name.strip() else "(nothing)"
     lines = [f"I don't know a rule called {shown}."]
-    picks = [_code(c) for c in list(candidates)[:10]]
+    picks = [code_span(c) for c in list(candidates)[:10]]
     if picks:
         options = picks[0] if len(picks) == 1 else ", ".join(picks[:-1]) + " or " + picks[-1]
         lines.append(f"Did you mean {options}?")

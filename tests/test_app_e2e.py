@@ -17,7 +17,11 @@ from typing import Any
 
 import pytest
 
+from bot.commands import Command
+from bot.jobs import QueueFull
 from bot.logs import JsonFormatter
+from bot.respond import CommandDeps, run_command
+from bot.routes import CommandRequest, Repo, ReviewRequest
 from bot.simulator import Simulator
 from checks.registry import rules_by_id
 from tests import harness
@@ -404,6 +408,58 @@ async def test_explain_of_an_unknown_rule_lists_candidates(sim: Simulator, app: 
     assert "L4.spec-missing" in candidates
     assert all("spec" in c for c in candidates if c != "L4.spec-missing")
     assert len(sim.reactions) == 1
+
+
+async def test_replies_quote_what_the_user_wrote_inside_code(
+    sim: Simulator, app: Harness
+) -> None:
+    """A verb with backticks must not break out of the code span and @-mention someone from
+    the bot's account."""
+    seed_comment_repo(sim)
+    data = command(sim, "/ladder x`@octocat`")
+    assert (await app.deliver("issue_comment", data)).status == 202
+    await settle(app)
+    [reply] = bot_replies(sim)
+    assert reply["body"].startswith("`` /ladder x`@octocat` `` is not a command.")
+
+
+async def test_replies_to_one_commenter_are_throttled(sim: Simulator, app: Harness) -> None:
+    seed_comment_repo(sim)
+    for _ in range(5):
+        assert (await app.deliver("issue_comment", command(sim, "/ladder help"))).status == 202
+        await settle(app)
+    assert len(bot_replies(sim)) == 3  # ReplyThrottle's limit per commenter and PR
+    assert len(sim.reactions) == 5  # every command is still acknowledged
+    # Someone else on the same pull request still gets an answer.
+    assert (
+        await app.deliver("issue_comment", command(sim, "/ladder help", user="someone-else"))
+    ).status == 202
+    await settle(app)
+    assert len(bot_replies(sim)) == 4
+
+
+async def test_recheck_when_the_queue_is_full_says_so(sim: Simulator, app: Harness) -> None:
+    seed_comment_repo(sim)
+    data = command(sim, "/ladder recheck")
+    request = CommandRequest(
+        installation_id=data["installation"]["id"],
+        repo=Repo(*COMMENT_REPO.split("/")),
+        number=COMMENT_PR,
+        delivery_id="d-1",
+        comment_id=data["comment"]["id"],
+        commenter=PR_AUTHOR,
+        pr_author=PR_AUTHOR,
+        command=Command("recheck", verb="recheck"),
+    )
+
+    def full(_request: ReviewRequest) -> str:
+        raise QueueFull("500 jobs are waiting")
+
+    done = await run_command(request, CommandDeps(github=app.service.github, enqueue_review=full))
+    assert done == "recheck refused: queue full"
+    [reply] = bot_replies(sim)
+    assert "Ladder is busy with other reviews right now" in reply["body"]
+    assert sim.check_runs == []
 
 
 async def test_comments_that_are_not_commands_are_ignored(sim: Simulator, app: Harness) -> None:
