@@ -43,7 +43,7 @@ class Service:
         engine: Engine | None = None,
         github_options: dict[str, Any] | None = None,
         request_timeout: float = 30.0,
-        stop_grace: float = 30.0,
+        stop_grace: float | None = None,
     ) -> None:
         self.settings = settings
         self.metrics = metrics or Metrics()
@@ -53,7 +53,7 @@ class Service:
         self.request_timeout = request_timeout
         # How long a shutdown waits for running reviews before cancelling them (a cancelled
         # review completes its Check Run as cancelled on the way out).
-        self.stop_grace = stop_grace
+        self.stop_grace = settings.stop_grace if stop_grace is None else stop_grace
         self.credentials = AppCredentials(settings.app_id, settings.private_key.reveal())
         self.scheduler = Scheduler(
             workers=settings.workers,

@@ -153,7 +153,8 @@ def _serve() -> int:
         port=settings.port,
         access_log=None,
         print=None,
-        shutdown_timeout=30.0,
+        # Webhook handlers answer in milliseconds; the reviews' grace is LADDER_STOP_GRACE.
+        shutdown_timeout=2.0,
     )
     return EXIT_OK
 

@@ -64,6 +64,9 @@ class Settings:
     log_level: str = "INFO"
     # Whether to start the Elixir helper for L1 (formatting) and L0 (syntax by the compiler).
     elixir: bool = True
+    # Seconds a stopping service lets running reviews finish before cancelling them (whose
+    # Check Runs then complete as cancelled). Below Docker's 10 s stop timeout by default.
+    stop_grace: float = 8.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -88,6 +91,7 @@ class Settings:
                 env, "LADDER_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")
             ),
             elixir=_flag(env, "LADDER_ELIXIR", True),
+            stop_grace=float(_int(env, "LADDER_STOP_GRACE", 8, 0, 600)),
         )
 
 

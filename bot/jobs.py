@@ -35,6 +35,10 @@ class QueueFull(Exception):
     """More jobs are waiting than the service accepts."""
 
 
+class ShuttingDown(Exception):
+    """The service stopped before the job ran."""
+
+
 @dataclass(eq=False)
 class Job:
     """One unit of background work. `key` groups jobs that supersede each other (one pull
@@ -152,6 +156,21 @@ class Scheduler:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        # Work that never started: say so, and let its delivery be redelivered.
+        while not self._queue.empty():
+            job = self._queue.get_nowait()
+            if job.dropped:
+                continue
+            log.warning(
+                "queued job dropped at shutdown",
+                extra={"job": job.label, "delivery_id": job.delivery_id},
+            )
+            if self.on_failure is not None:
+                with contextlib.suppress(Exception):
+                    self.on_failure(job, ShuttingDown("the service stopped before this job ran"))
+        self._pending.clear()
+        self._depth = 0
+        self._gauge()
 
     async def join(self) -> None:
         """Wait until no job is queued or running (tests and the demo use this)."""

@@ -460,6 +460,31 @@ async def test_stop_cancels_jobs_that_outlast_the_grace(metrics: Metrics, rec: R
     assert metrics.reviews_running.value() == 0
 
 
+async def test_stop_reports_queued_jobs_that_never_ran(
+    metrics: Metrics, rec: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    failed: list[tuple[str, str]] = []
+    scheduler = Scheduler(
+        workers=1,
+        max_queue=10,
+        metrics=metrics,
+        on_failure=lambda job, exc: failed.append((job.delivery_id, type(exc).__name__)),
+    )
+    scheduler.submit(rec.job("stuck", hold=True))
+    scheduler.submit(rec.job("waiting"))
+    scheduler.start()
+    await until(lambda: rec.started == ["stuck"])
+    with caplog.at_level(logging.WARNING, logger="ladder.jobs"):
+        await asyncio.wait_for(scheduler.stop(grace=0.03), 2)
+    assert rec.started == ["stuck"]  # "waiting" never ran
+    # Its delivery is handed back (so a redelivery runs it) and the drop is logged.
+    assert ("delivery-waiting", "ShuttingDown") in failed
+    dropped = [r for r in caplog.records if r.getMessage() == "queued job dropped at shutdown"]
+    assert [getattr(r, "delivery_id", None) for r in dropped] == ["delivery-waiting"]
+    assert scheduler.depth == 0
+    assert metrics.queue_depth.value() == 0
+
+
 async def test_stop_then_start_again(metrics: Metrics, rec: Recorder) -> None:
     scheduler = Scheduler(workers=1, max_queue=10, metrics=metrics)
     scheduler.start()

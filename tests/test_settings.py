@@ -325,3 +325,10 @@ def test_settings_are_immutable() -> None:
     settings = Settings.from_env(env())
     with pytest.raises(AttributeError):
         settings.port = 1  # type: ignore[misc]
+
+
+def test_stop_grace_defaults_below_dockers_stop_timeout_and_is_checked() -> None:
+    assert Settings.from_env(env()).stop_grace == 8.0
+    assert Settings.from_env(env(LADDER_STOP_GRACE="25")).stop_grace == 25.0
+    with pytest.raises(SettingsError, match="LADDER_STOP_GRACE must be between 0 and 600"):
+        Settings.from_env(env(LADDER_STOP_GRACE="601"))
