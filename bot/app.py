@@ -7,8 +7,9 @@ Elixir helper) and never at import time.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -66,6 +67,7 @@ class Service:
         self._session: aiohttp.ClientSession | None = None
         self._tokens: TokenCache | None = None
         self.replies = ReplyThrottle()
+        self._deferred: set[asyncio.Task[None]] = set()
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -89,6 +91,10 @@ class Service:
 
     async def stop(self) -> None:
         await self.scheduler.stop(grace=self.stop_grace)
+        for task in list(self._deferred):
+            task.cancel()
+            log.warning("deferred work cancelled at shutdown", extra={"job": task.get_name()})
+        await asyncio.gather(*self._deferred, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -117,7 +123,24 @@ class Service:
 
     @property
     def review_deps(self) -> Deps:
-        return Deps(github=self.github, engine=self.engine, metrics=self.metrics)
+        return Deps(
+            github=self.github, engine=self.engine, metrics=self.metrics, later=self.later
+        )
+
+    def later(self, delay: float, work: Callable[[], Awaitable[None]], label: str) -> None:
+        """Run `work` after `delay` seconds (a Check Run to complete once a rate limit resets),
+        tracked so shutdown cancels it and a failure is logged, never lost."""
+
+        async def run() -> None:
+            await asyncio.sleep(delay)
+            try:
+                await work()
+            except Exception:
+                log.exception("deferred work failed", extra={"job": label})
+
+        task = asyncio.create_task(run(), name=label)
+        self._deferred.add(task)
+        task.add_done_callback(self._deferred.discard)
 
     # --- work ---------------------------------------------------------------------------
 

@@ -63,6 +63,8 @@ class Deps:
     metrics: Metrics
     # Concurrent content fetches per review (on top of the client's per-installation bound).
     fetch_concurrency: int = 8
+    # Run a coroutine after a delay, tracked by the service (None: give up instead).
+    later: Callable[[float, Callable[[], Awaitable[None]], str], None] | None = None
 
 
 @dataclass
@@ -118,7 +120,7 @@ async def run_review(request: ReviewRequest, job: Job, deps: Deps) -> None:
         deps.metrics.review_events.inc(event="exception")
         record.outcome = "error"
         record.error = f"{type(exc).__name__}: {exc}"[:500]
-        await _fail_check_run(gh, request, record, exc)
+        await _fail_check_run(gh, request, record, exc, deps)
         raise
     finally:
         elapsed = time.monotonic() - started
@@ -636,13 +638,15 @@ async def _complete(
 
 
 async def _fail_check_run(
-    gh: GitHub, request: ReviewRequest, record: Record, exc: BaseException
+    gh: GitHub, request: ReviewRequest, record: Record, exc: BaseException, deps: Deps
 ) -> None:
-    """The last word on a review that failed: its Check Run ends completed, saying why."""
+    """The last word on a review that failed: its Check Run ends completed, saying why. When
+    GitHub's rate limit refuses even that, the completion is scheduled for after the reset."""
     if record.check_run_id is None or record.conclusion is not None:
         return
     reason = _failure_reason(exc)
-    try:
+
+    async def complete() -> None:
         await _complete(
             gh,
             request,
@@ -657,8 +661,18 @@ async def _fail_check_run(
             # Even when this review's own rate limit paused the installation.
             final=True,
         )
-        record.conclusion = "failure"
+
+    try:
+        await complete()
         record.outcome = "error"
+    except RateLimited as limited:
+        if deps.later is None:
+            raise
+        log.warning(
+            "check run completion waits for the rate limit to reset",
+            extra={"delivery_id": request.delivery_id, "wait_s": round(limited.wait, 1)},
+        )
+        deps.later(limited.wait + 1.0, complete, f"complete check run {record.check_run_id}")
     except Exception:  # GitHub itself is down: nothing more we can do but say so in the log
         log.exception(
             "could not complete the check run after a failure",

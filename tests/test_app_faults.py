@@ -234,6 +234,29 @@ async def test_primary_rate_limit_beyond_max_wait_still_completes_the_check_run(
     assert "rate limited" in title
 
 
+async def test_check_run_refused_by_the_rate_limit_is_completed_after_the_reset(
+    sim: Simulator, launch: Launch
+) -> None:
+    """Even the failing review's last PATCH is rate limited: the completion waits for the
+    reset in a tracked task instead of leaving the run in progress."""
+    harness.seed_opened(sim)
+    limited = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + 2)}
+    body = {"message": "API rate limit exceeded for installation ID 1."}
+    sim.inject(method="POST", path=r"/pulls/2/reviews$", status=429, headers=limited, body=body)
+    sim.inject(method="PATCH", path=r"/check-runs/\d+$", status=429, headers=limited, body=body)
+    app = await launch(github_options={"max_wait": 0.5})
+    await review_opened(app)
+    [run] = sim.check_runs
+    assert run["status"] == "in_progress"  # refused for now
+
+    deadline = time.monotonic() + 10
+    while sim.check_runs[0]["status"] != "completed" and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    [run] = sim.check_runs
+    assert (run["status"], run["conclusion"]) == ("completed", "failure")
+    assert run["output"]["title"].startswith("Ladder could not finish: GitHub answered 429")
+
+
 async def test_refused_review_is_retried_with_fewer_comments(
     sim: Simulator, app: Harness
 ) -> None:
