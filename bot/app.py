@@ -163,6 +163,7 @@ class Service:
                 key=request.key,
                 revision=request.head_sha,
                 force=request.force,
+                authoritative=request.authoritative,
             )
         )
 

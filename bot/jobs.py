@@ -50,6 +50,10 @@ class Job:
     key: Hashable | None = None
     revision: str | None = None
     force: bool = False
+    # Whether the job knows its revision is current (a pull_request event, an explicit
+    # request). A check_suite event may arrive after a newer push: it never displaces a job
+    # for another revision.
+    authoritative: bool = True
     # Set when a newer job for the same key arrives while this one runs.
     superseded_by: str | None = None
     dropped: bool = False
@@ -117,6 +121,11 @@ class Scheduler:
             if same and running is not None and running.revision == job.revision:
                 return "duplicate"
             if same and (key, job.revision) in self._recent:
+                return "duplicate"
+            if not job.authoritative and any(
+                other is not None and other.revision != job.revision
+                for other in (pending, running)
+            ):
                 return "duplicate"
             if pending is not None:
                 pending.dropped = True

@@ -159,6 +159,11 @@ async def _review(
         pull = await gh.get_pull(owner, name, number)
     head_sha = str(pull["head"]["sha"]) if request.pull is None else str(request.head_sha)
     record.sha = head_sha
+    if request.head_sha and head_sha != request.head_sha and not request.force:
+        # A check_suite event for a commit that is no longer the head: the push that moved
+        # the head brings its own review.
+        record.outcome = f"skipped: {request.head_sha[:7]} is no longer the head"
+        return
     if pull.get("state") == "closed":
         record.outcome = "skipped: pull request is closed"
         return
@@ -246,7 +251,11 @@ async def _review(
             request,
             record,
             conclusion="cancelled",
-            title=f"Superseded by {str(job.superseded_by)[:7]}",
+            title=(
+                "Restarted by a newer request"
+                if job.superseded_by == head_sha
+                else f"Superseded by {str(job.superseded_by)[:7]}"
+            ),
             summary="A newer push arrived while this commit was being reviewed; "
             "the newer commit gets the review.",
         )

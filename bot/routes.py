@@ -52,6 +52,12 @@ class ReviewRequest:
     force: bool = False
 
     @property
+    def authoritative(self) -> bool:
+        """The head sha is known to be current: the event carried the pull request itself, or
+        someone asked for this review explicitly."""
+        return self.pull is not None or self.force
+
+    @property
     def key(self) -> tuple[int, str, int]:
         return (self.installation_id, self.repo.full_name.lower(), self.number)
 

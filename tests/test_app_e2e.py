@@ -512,6 +512,29 @@ async def test_check_suite_rerequested_reviews_the_pull_request(
     assert token.path == f"/app/installations/{installation}/access_tokens"
 
 
+async def test_check_suite_requested_for_an_old_head_is_skipped(
+    sim: Simulator, app: Harness
+) -> None:
+    """check_suite.requested can arrive after a newer push; it must not review (or cancel
+    the review of) the newer head. The variant of the real payload names PR #2 and an old
+    sha, as GitHub does for a push to a pull request's branch."""
+    data = harness.payload("check_suite.requested")
+    data["installation"]["id"] = INSTALLATION
+    data["check_suite"]["head_sha"] = "0d" * 20
+    data["check_suite"]["pull_requests"] = harness.payload("check_suite.rerequested")[
+        "check_suite"
+    ]["pull_requests"]
+    harness.seed_opened(sim)  # the head is HEAD_SHA, not 0d0d...
+    assert (await app.deliver("check_suite", data)).status == 202
+    await settle(app)
+    assert sim.check_runs == []
+    # The current head is still reviewed normally.
+    assert (await app.deliver("pull_request", harness.raw_payload("pull_request.opened"))).status
+    await settle(app)
+    [run] = sim.check_runs
+    assert (run["head_sha"], run["status"]) == (HEAD_SHA, "completed")
+
+
 async def test_check_run_recheck_button_reviews_the_pull_request(
     sim: Simulator, app: Harness
 ) -> None:

@@ -460,6 +460,25 @@ async def test_stop_cancels_jobs_that_outlast_the_grace(metrics: Metrics, rec: R
     assert metrics.reviews_running.value() == 0
 
 
+async def test_a_job_that_cannot_vouch_for_its_revision_displaces_nothing(
+    metrics: Metrics, rec: Recorder
+) -> None:
+    """check_suite events may name an older commit than the one under review: such a job
+    neither replaces a queued job nor supersedes a running one for another revision."""
+    scheduler = Scheduler(workers=1, max_queue=10, metrics=metrics)
+    scheduler.submit(rec.job("running", key="pr", revision="b", hold=True))
+    scheduler.start()
+    await until(lambda: rec.started == ["running"])
+    scheduler.submit(rec.job("queued", key="pr", revision="c"))
+    late = rec.job("late", key="pr", revision="a")
+    late.authoritative = False
+    assert scheduler.submit(late) == "duplicate"
+    rec.gate("running").set()
+    await asyncio.wait_for(scheduler.join(), 2)
+    assert rec.started == ["running", "queued"]
+    await scheduler.stop(grace=0.05)
+
+
 async def test_stop_reports_queued_jobs_that_never_ran(
     metrics: Metrics, rec: Recorder, caplog: pytest.LogCaptureFixture
 ) -> None:
