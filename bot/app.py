@@ -206,6 +206,8 @@ class Service:
     def installation_changed(self, action: str, installation_id: int) -> None:
         if action in ("deleted", "suspend", "new_permissions_accepted") and self._tokens:
             self._tokens.drop(installation_id)
+        if action == "deleted":
+            self.limits.forget(installation_id)
 
     # --- health -------------------------------------------------------------------------
 

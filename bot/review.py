@@ -47,6 +47,8 @@ review_log = logging.getLogger("ladder.review.done")
 
 # Context files (tests of changed modules) fetched per review at most.
 MAX_CONTEXT_FILES = 200
+# Annotations per Check Run: 10 updates of 50. The summary counts the rest.
+MAX_ANNOTATIONS = 500
 RECHECK_BUTTON = {
     "label": "Recheck",
     "description": "Run the Ladder review again",
@@ -579,6 +581,16 @@ async def _finish(
     rules = rules_by_id()
     result = outcome.result
     annotations = report.annotations(outcome.shown, rules)
+    if len(annotations) > MAX_ANNOTATIONS:
+        # Each batch of 50 is a write: a change that reformats a whole code base must not
+        # hold the installation's write budget for minutes. The summary still counts all.
+        extra = len(annotations) - MAX_ANNOTATIONS
+        annotations = annotations[:MAX_ANNOTATIONS]
+        cap = (
+            f"{MAX_ANNOTATIONS} findings are annotated in the diff (most important first); "
+            f"{extra} more are counted here only."
+        )
+        note = f"{note}\n\n{cap}" if note else cap
     chunks = report.batches(annotations, 50)
     title = report.title(result)
     # Every chunk but the last goes in its own update; the last rides on the completion.

@@ -152,6 +152,29 @@ async def test_more_than_50_findings_are_annotated_in_batches(
     assert "39 more findings without an inline comment" in review["body"]
 
 
+async def test_annotations_are_capped_and_the_rest_counted(
+    sim: Simulator, app: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.review
+
+    monkeypatch.setattr(bot.review, "MAX_ANNOTATIONS", 60)
+    noisy = (
+        b"defmodule Shop.Noisy do\n  @moduledoc false\n  @values [\n"
+        + b"".join(b"    %d, \n" % n for n in range(60))
+        + b"    60\n  ]\nend\n"
+    )
+    harness.seed_opened(sim, head=sample_head(**{"lib/shop/noisy.ex": noisy}))
+    assert (await app.deliver("pull_request", harness.raw_payload("pull_request.opened"))).status
+    await settle(app)
+
+    [run] = sim.check_runs
+    assert len(run["annotations"]) == 60
+    sizes = [len(p.body["output"].get("annotations", [])) for p in calls(sim, "PATCH", "/check")]
+    assert sizes == [50, 10]
+    assert "60 findings are annotated in the diff" in run["output"]["summary"]
+    assert "4 more are counted here only" in run["output"]["summary"]
+
+
 # --- 2. synchronize -----------------------------------------------------------------------------
 
 
