@@ -8,6 +8,7 @@ Elixir helper) and never at import time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -30,6 +31,8 @@ from bot.routes import CommandRequest, ReviewRequest, Work
 log = logging.getLogger("ladder.app")
 
 SERVICE: web.AppKey[Service] = web.AppKey("service")
+# Attempts of a deferred job (each after its delay) before it is given up and logged.
+DEFERRED_ATTEMPTS = 5
 
 
 class Service:
@@ -67,7 +70,7 @@ class Service:
         self._session: aiohttp.ClientSession | None = None
         self._tokens: TokenCache | None = None
         self.replies = ReplyThrottle()
-        self._deferred: set[asyncio.Task[None]] = set()
+        self._deferred: dict[asyncio.Task[None], Callable[[], Awaitable[None]]] = {}
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -91,10 +94,18 @@ class Service:
 
     async def stop(self) -> None:
         await self.scheduler.stop(grace=self.stop_grace)
-        for task in list(self._deferred):
+        pending = list(self._deferred.items())
+        for task, _work in pending:
             task.cancel()
-            log.warning("deferred work cancelled at shutdown", extra={"job": task.get_name()})
-        await asyncio.gather(*self._deferred, return_exceptions=True)
+        await asyncio.gather(*(task for task, _ in pending), return_exceptions=True)
+        if pending:
+            # One last attempt each (e.g. completing a Check Run), bounded like a cancel.
+            log.warning("running deferred work before shutdown", extra={"jobs": len(pending)})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(*(work() for _, work in pending), return_exceptions=True),
+                    timeout=2.0,
+                )
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -128,19 +139,27 @@ class Service:
         )
 
     def later(self, delay: float, work: Callable[[], Awaitable[None]], label: str) -> None:
-        """Run `work` after `delay` seconds (a Check Run to complete once a rate limit resets),
-        tracked so shutdown cancels it and a failure is logged, never lost."""
+        """Run `work` after `delay` seconds (a Check Run to complete once a rate limit resets
+        or an outage passes), again after each failure up to `DEFERRED_ATTEMPTS` times;
+        tracked, so shutdown makes one last attempt instead of forgetting it."""
 
         async def run() -> None:
-            await asyncio.sleep(delay)
-            try:
-                await work()
-            except Exception:
-                log.exception("deferred work failed", extra={"job": label})
+            for attempt in range(1, DEFERRED_ATTEMPTS + 1):
+                await asyncio.sleep(delay)
+                try:
+                    await work()
+                    return
+                except Exception:
+                    log.warning(
+                        "deferred work failed",
+                        extra={"job": label, "attempt": attempt},
+                        exc_info=True,
+                    )
+            log.error("deferred work given up", extra={"job": label})
 
         task = asyncio.create_task(run(), name=label)
-        self._deferred.add(task)
-        task.add_done_callback(self._deferred.discard)
+        self._deferred[task] = work
+        task.add_done_callback(lambda done: self._deferred.pop(done, None))
 
     # --- work ---------------------------------------------------------------------------
 

@@ -694,11 +694,11 @@ class GitHub:
 
     async def _respect_pause(self, method: str, path: str, *, try_once: bool = False) -> None:
         wait = self.limits.paused_for()
-        if wait <= 0:
+        if wait <= 0 or try_once:
+            # A final call (the completion of a failing or cancelled review) makes its first
+            # attempt at once: it is the one write that must not sit out a pause.
             return
         if wait > self.max_wait:
-            if try_once:
-                return
             raise RateLimited(
                 f"installation is rate limited for another {wait:.0f} s",
                 wait=wait,

@@ -47,6 +47,10 @@ review_log = logging.getLogger("ladder.review.done")
 
 # Context files (tests of changed modules) fetched per review at most.
 MAX_CONTEXT_FILES = 200
+# Seconds before a failed review's completion, refused by GitHub, is tried again.
+RETRY_COMPLETION = 30.0
+# Seconds a cancelled review may spend completing its run (after the stop grace).
+CANCEL_SECONDS = 1.5
 # Annotations per Check Run: 10 updates of 50. The summary counts the rest.
 MAX_ANNOTATIONS = 500
 RECHECK_BUTTON = {
@@ -85,6 +89,8 @@ class Record:
     comments: int = 0
     conclusion: str | None = None
     check_url: str | None = None
+    # A create was sent: a run may exist even while check_run_id is still None.
+    creating_check_run: bool = False
     outcome: str = "started"
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -122,7 +128,11 @@ async def run_review(request: ReviewRequest, job: Job, deps: Deps) -> None:
         deps.metrics.review_events.inc(event="exception")
         record.outcome = "error"
         record.error = f"{type(exc).__name__}: {exc}"[:500]
-        await _fail_check_run(gh, request, record, exc, deps)
+        try:
+            await _fail_check_run(gh, request, record, exc, deps)
+        except asyncio.CancelledError:
+            await _cancel_check_run(gh, request, record)
+            raise
         raise
     finally:
         elapsed = time.monotonic() - started
@@ -177,24 +187,21 @@ async def _review(
         if not (config and config.review_drafts):
             record.outcome = "skipped: draft pull request (review_drafts is off)"
             return
-        check = await _start_check_run(gh, request, head_sha)
+        check = await _start_check_run(gh, request, head_sha, record)
     else:
         # The Check Run first, so the author sees "in progress" at once; the config read
         # runs alongside it.
         started, loaded = await asyncio.gather(
-            _start_check_run(gh, request, head_sha),
+            _start_check_run(gh, request, head_sha, record),
             load_config(gh, owner, name, base_sha),
             return_exceptions=True,
         )
         if isinstance(started, BaseException):
             raise started
         check = started
-        # Record the run before a config failure propagates, so the run gets completed.
-        record.check_run_id = int(check["id"])
         if isinstance(loaded, BaseException):
-            raise loaded
+            raise loaded  # the run is recorded: the failure path completes it
         config, config_error = loaded
-    record.check_run_id = int(check["id"])
     record.check_url = check.get("html_url") if isinstance(check.get("html_url"), str) else None
 
     if config_error is not None or config is None:
@@ -270,7 +277,18 @@ async def _review(
     await _finish(gh, request, record, outcome, unplaced, config, note)
 
 
-async def _start_check_run(gh: GitHub, request: ReviewRequest, head_sha: str) -> dict[str, Any]:
+async def _start_check_run(
+    gh: GitHub, request: ReviewRequest, head_sha: str, record: Record
+) -> dict[str, Any]:
+    """Create the run and record its id the moment it exists, so that whatever happens next
+    (a failing config read, a shutdown) knows there is a run to complete."""
+    record.creating_check_run = True
+    run = await _create_check_run(gh, request, head_sha)
+    record.check_run_id = int(run["id"])
+    return run
+
+
+async def _create_check_run(gh: GitHub, request: ReviewRequest, head_sha: str) -> dict[str, Any]:
     body = {
         "name": CHECK_NAME,
         "head_sha": head_sha,
@@ -686,45 +704,61 @@ async def _fail_check_run(
     try:
         await complete()
         record.outcome = "error"
-    except RateLimited as limited:
-        if deps.later is None:
-            raise
+    except Exception as failure:
+        # GitHub refuses even this (a rate limit, an outage): try again later, from a task
+        # the service tracks, rather than leave the run in progress.
+        wait = failure.wait + 1.0 if isinstance(failure, RateLimited) else RETRY_COMPLETION
         log.warning(
-            "check run completion waits for the rate limit to reset",
-            extra={"delivery_id": request.delivery_id, "wait_s": round(limited.wait, 1)},
+            "check run completion deferred",
+            extra={
+                "delivery_id": request.delivery_id,
+                "check_run_id": record.check_run_id,
+                "wait_s": round(wait, 1),
+                "error": str(failure)[:300],
+            },
         )
-        deps.later(limited.wait + 1.0, complete, f"complete check run {record.check_run_id}")
-    except Exception:  # GitHub itself is down: nothing more we can do but say so in the log
-        log.exception(
-            "could not complete the check run after a failure",
-            extra={"delivery_id": request.delivery_id, "check_run_id": record.check_run_id},
-        )
+        if deps.later is not None:
+            deps.later(wait, complete, f"complete check run {record.check_run_id}")
 
 
 async def _cancel_check_run(gh: GitHub, request: ReviewRequest, record: Record) -> None:
-    if record.check_run_id is None or record.conclusion is not None:
+    """A stopping service's last word on a review: its run ends `cancelled`. Bounded tightly,
+    since the grace before it already used most of the orchestrator's stop timeout."""
+    if record.conclusion is not None or not record.creating_check_run:
         return
     try:
-        await asyncio.wait_for(
-            _complete(
-                gh,
-                request,
-                record,
-                conclusion="cancelled",
-                title="Ladder was stopped before it finished",
-                summary=(
-                    "The Ladder service restarted while reviewing this commit. Press "
-                    "**Recheck** above or comment `/ladder recheck` to review it again."
-                ),
-                final=True,
-            ),
-            timeout=10.0,
-        )
+        await asyncio.wait_for(_cancel_now(gh, request, record), timeout=CANCEL_SECONDS)
     except Exception:
         log.exception(
             "could not complete the check run of a cancelled review",
             extra={"delivery_id": request.delivery_id, "check_run_id": record.check_run_id},
         )
+
+
+async def _cancel_now(gh: GitHub, request: ReviewRequest, record: Record) -> None:
+    if record.check_run_id is None and record.sha is not None:
+        # Cancelled while the create was in flight: GitHub may have made the run.
+        for run in await gh.list_check_runs(
+            request.repo.owner, request.repo.name, record.sha, CHECK_NAME
+        ):
+            if run.get("external_id") == f"pr:{request.number}" and run.get("status") != (
+                "completed"
+            ):
+                record.check_run_id = int(run["id"])
+        if record.check_run_id is None:
+            return
+    await _complete(
+        gh,
+        request,
+        record,
+        conclusion="cancelled",
+        title="Ladder was stopped before it finished",
+        summary=(
+            "The Ladder service restarted while reviewing this commit. Press "
+            "**Recheck** above or comment `/ladder recheck` to review it again."
+        ),
+        final=True,
+    )
 
 
 def _reason(exc: GitHubError) -> str:

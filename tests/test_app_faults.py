@@ -449,3 +449,47 @@ async def test_review_lost_on_a_5xx_before_github_stored_it_is_sent_once_more(
     assert [r.status for r in review_requests(sim)] == [502, 200]
     [review] = sim.reviews
     assert len(review["comments"]) == 4
+
+
+async def test_shutdown_while_the_config_read_hangs_still_cancels_the_run(
+    sim: Simulator,
+) -> None:
+    """The Check Run was created while the config read was still out: the run is recorded at
+    once, so a shutdown completes it."""
+    harness.seed_opened(sim)
+    sim.inject(method="GET", path=r"/contents/\.github/ladder\.yml$", hang=True, times=-1)
+    h = await harness.start(sim, request_timeout=30.0, service={"stop_grace": 0.2})
+    assert (await h.deliver("pull_request", harness.raw_payload(OPENED))).status == 202
+    deadline = time.monotonic() + 10
+    while not sim.check_runs and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    await h.close()
+
+    [run] = sim.check_runs
+    assert (run["status"], run["conclusion"]) == ("completed", "cancelled")
+
+
+async def test_shutdown_during_a_rate_limit_pause_completes_the_run_quickly(
+    sim: Simulator,
+) -> None:
+    """A secondary limit pauses the installation for 60 s; a stopping service must not sit
+    it out (the orchestrator kills it after 10 s), and its run must not stay in progress."""
+    harness.seed_opened(sim)
+    sim.inject(
+        method="GET",
+        path=r"/pulls/2/files$",
+        status=403,
+        headers={"Retry-After": "60"},
+        body={"message": "You have exceeded a secondary rate limit."},
+    )
+    h = await harness.start(sim, github_options={"max_wait": 60.0}, service={"stop_grace": 0.2})
+    assert (await h.deliver("pull_request", harness.raw_payload(OPENED))).status == 202
+    deadline = time.monotonic() + 10
+    while not calls(sim, "GET", r"/pulls/2/files$") and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    started = time.monotonic()
+    await h.close()
+    assert time.monotonic() - started < 5.0
+
+    [run] = sim.check_runs
+    assert (run["status"], run["conclusion"]) == ("completed", "cancelled")
