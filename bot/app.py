@@ -70,6 +70,8 @@ class Service:
         self._session: aiohttp.ClientSession | None = None
         self._tokens: TokenCache | None = None
         self.replies = ReplyThrottle()
+        # Webhook bodies above webhook.INLINE_BYTES read at the same time (each up to 25 MB).
+        self.large_bodies = asyncio.Semaphore(2)
         self._deferred: dict[asyncio.Task[None], Callable[[], Awaitable[None]]] = {}
 
     # --- lifecycle ----------------------------------------------------------------------

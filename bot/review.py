@@ -220,7 +220,8 @@ async def _review(
         return
 
     files = await gh.list_pull_files(owner, name, number)
-    changes, skipped = _changes(files, config)
+    # Parsing thousands of patches is pure Python: off the loop, so webhooks keep answering.
+    changes, skipped = await asyncio.to_thread(_changes, files, config)
     record.files = len(changes)
     if not changes:
         await _complete(
@@ -492,7 +493,8 @@ async def _post_review(
     take (no permission, an outage that outlasted the retries) therefore moves its findings to
     the summary instead of failing the whole check."""
     rules = rules_by_id()
-    placement = report.select_inline(
+    placement = await asyncio.to_thread(
+        report.select_inline,
         outcome.shown,
         changes,
         lines=outcome.lines,
@@ -598,7 +600,7 @@ async def _finish(
 ) -> None:
     rules = rules_by_id()
     result = outcome.result
-    annotations = report.annotations(outcome.shown, rules)
+    annotations = await asyncio.to_thread(report.annotations, outcome.shown, rules)
     if len(annotations) > MAX_ANNOTATIONS:
         # Each batch of 50 is a write: a change that reformats a whole code base must not
         # hold the installation's write budget for minutes. The summary still counts all.
@@ -625,7 +627,8 @@ async def _finish(
                 }
             },
         )
-    summary = report.summary(
+    summary = await asyncio.to_thread(
+        report.summary,
         result,
         outside=outcome.outside,
         unplaced=unplaced,

@@ -12,6 +12,7 @@ Bad input never produces a 500: the last handler turns any surprise into a logge
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -92,10 +93,8 @@ async def _handle(
 ) -> tuple[int, str, web.Response]:
     if request.content_length is not None and request.content_length > MAX_BODY:
         return 413, "too_large", _answer(413, error="payload over 25 MB")
-    try:
-        body = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        return 413, "too_large", _answer(413, error="payload over 25 MB")
+    # The signature header is checked before the body is read: no one buffers 25 MB here
+    # without at least claiming to be GitHub.
     signature = request.headers.get("X-Hub-Signature-256", "")
     if not signature:
         return 401, "unsigned", _answer(401, error="missing X-Hub-Signature-256 header")
@@ -104,27 +103,32 @@ async def _handle(
         return 401, "bad_signature", _answer(401, error="signature is not sha256=<hex>")
     secret = service.settings.webhook_secret.reveal()
     content_type = request.headers.get("Content-Type", "")
-    if len(body) <= INLINE_BYTES:
-        valid = _verified(body, signature, secret)
-    else:
-        # Hashing and parsing megabytes takes tens of milliseconds: not on the event loop,
-        # where every other delivery and health check waits for it.
-        valid = await asyncio.get_running_loop().run_in_executor(
-            None, _verified, body, signature, secret
-        )
-    if not valid:
-        return 401, "bad_signature", _answer(401, error="signature does not match")
+    small = request.content_length is not None and request.content_length <= INLINE_BYTES
+    gate = contextlib.nullcontext() if small else service.large_bodies
+    async with gate:  # a few large bodies at a time bound the memory they hold
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return 413, "too_large", _answer(413, error="payload over 25 MB")
+        if len(body) <= INLINE_BYTES:
+            valid = _verified(body, signature, secret)
+        else:
+            # Hashing megabytes takes tens of milliseconds: not on the event loop. (The JSON
+            # parse below holds the GIL even in a thread, but at least runs beside I/O.)
+            loop = asyncio.get_running_loop()
+            valid = await loop.run_in_executor(None, _verified, body, signature, secret)
+        if not valid:
+            return 401, "bad_signature", _answer(401, error="signature does not match")
+        if len(body) <= INLINE_BYTES:
+            data = _payload(body, content_type)
+        else:
+            loop = asyncio.get_running_loop()
+            data = await loop.run_in_executor(None, _payload, body, content_type)
     if not event_name or not delivery:
         return (
             400,
             "malformed",
             _answer(400, error="missing X-GitHub-Event or X-GitHub-Delivery header"),
-        )
-    if len(body) <= INLINE_BYTES:
-        data = _payload(body, content_type)
-    else:
-        data = await asyncio.get_running_loop().run_in_executor(
-            None, _payload, body, content_type
         )
     if not isinstance(data, dict):
         return 400, "malformed", _answer(400, error="body is not a JSON object")
