@@ -91,13 +91,15 @@ class Engine:
         log.info("Elixir helper started", extra={"elixir": helper.version})
 
     async def close(self) -> None:
+        """Stop the pool first, then the helper: a review still in a thread would otherwise
+        find the helper gone and start a new VM that nobody closes."""
         if self._starting is not None:
             with contextlib.suppress(Exception):
                 await self._starting
+        await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
         if self.helper is not None:
             self.helper.close()
             self.helper = None
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
     @property
     def ready(self) -> bool:
