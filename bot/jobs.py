@@ -90,6 +90,10 @@ class Scheduler:
         )
         self._idle = asyncio.Event()
         self._idle.set()
+        self._no_running = asyncio.Event()
+        self._no_running.set()
+        self._closing = False
+        self._held: list[Job] = []
 
     # --- state ---------------------------------------------------------------------------
 
@@ -156,9 +160,12 @@ class Scheduler:
             self._tasks.append(asyncio.create_task(self._worker(), name=f"ladder-worker-{n}"))
 
     async def stop(self, grace: float = 30.0) -> None:
-        """Let running jobs finish (up to `grace` seconds), then cancel the workers."""
+        """Start nothing new, let running jobs finish (up to `grace` seconds), then cancel the
+        workers. Jobs still queued are reported, not started: one that began near the end of
+        the grace would only be cancelled seconds later."""
+        self._closing = True
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.join(), timeout=grace)
+            await asyncio.wait_for(self._no_running.wait(), timeout=grace)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -167,7 +174,9 @@ class Scheduler:
         self._tasks.clear()
         # Work that never started: say so, and let its delivery be redelivered.
         while not self._queue.empty():
-            job = self._queue.get_nowait()
+            self._held.append(self._queue.get_nowait())
+        held, self._held = self._held, []
+        for job in held:
             if job.dropped:
                 continue
             log.warning(
@@ -179,6 +188,8 @@ class Scheduler:
                     self.on_failure(job, ShuttingDown("the service stopped before this job ran"))
         self._pending.clear()
         self._depth = 0
+        self._closing = False
+        self._idle.set()
         self._gauge()
 
     async def join(self) -> None:
@@ -190,6 +201,9 @@ class Scheduler:
             job = await self._queue.get()
             try:
                 if job.dropped:
+                    continue
+                if self._closing:
+                    self._held.append(job)  # reported by stop(), never started
                     continue
                 await self._run(job)
             finally:
@@ -203,6 +217,7 @@ class Scheduler:
             del self._pending[key]
         self._depth -= 1
         self._busy += 1
+        self._no_running.clear()
         if key is not None:
             self._running[key] = job
         self._gauge()
@@ -229,6 +244,8 @@ class Scheduler:
                     )
         finally:
             self._busy -= 1
+            if self._busy == 0:
+                self._no_running.set()
             if key is not None and self._running.get(key) is job:
                 del self._running[key]
             self._gauge()

@@ -504,6 +504,29 @@ async def test_stop_reports_queued_jobs_that_never_ran(
     assert metrics.queue_depth.value() == 0
 
 
+async def test_stop_starts_no_queued_job_during_the_grace(
+    metrics: Metrics, rec: Recorder
+) -> None:
+    failed: list[str] = []
+    scheduler = Scheduler(
+        workers=1,
+        max_queue=10,
+        metrics=metrics,
+        on_failure=lambda job, _exc: failed.append(job.label),
+    )
+    scheduler.submit(rec.job("running", hold=True))
+    scheduler.submit(rec.job("queued"))
+    scheduler.start()
+    await until(lambda: rec.started == ["running"])
+    stopping = asyncio.create_task(scheduler.stop(grace=5.0))
+    await asyncio.sleep(0.02)
+    rec.gate("running").set()  # the running job finishes well within the grace
+    await asyncio.wait_for(stopping, 2)
+    assert rec.finished == ["running"]
+    assert rec.started == ["running"]  # the queued one was never started
+    assert failed == ["queued"]
+
+
 async def test_stop_then_start_again(metrics: Metrics, rec: Recorder) -> None:
     scheduler = Scheduler(workers=1, max_queue=10, metrics=metrics)
     scheduler.start()
