@@ -638,7 +638,14 @@ def _span(finding: Finding, change: FileChange | None) -> tuple[int, int] | None
     start, end = finding.line, max(finding.line, finding.end_line)
     hunk = _hunk_of(change, start)
     if hunk is None:
-        return None
+        # A finding about a whole function whose first line is above the change (a body
+        # edit): comment where the change is, on its first added line inside the range.
+        overlapping = [h for h in change.hunks if h[0] <= end and h[1] >= start]
+        if not overlapping:
+            return None
+        first, last = max(start, overlapping[0][0]), min(end, overlapping[0][1])
+        anchor = next((n for n in range(first, last + 1) if n in change.added), first)
+        return anchor, anchor
     if end <= hunk[1]:
         return start, end
     return start, start  # the range leaves the hunk: comment on its first line only

@@ -581,12 +581,18 @@ def test_lines_in_and_out_of_hunks(cart_change):
 def test_range_across_hunks_collapses_to_its_first_line(cart_change):
     across = finding("L2.function-too-long", 8, end_line=33, suggestion="replacement")
     starts_outside = finding("L2.function-too-long", 20, end_line=33)
-    placement = place([across, starts_outside], {CART: cart_change})
-    (comment,) = placement.comments
+    above_the_change = finding("L2.function-too-long", 12, end_line=31)
+    placement = place([across, starts_outside, above_the_change], {CART: cart_change})
+    by_finding = {c.finding: c for c in placement.comments}
+    comment = by_finding[across]
     assert (comment.line, comment.start_line) == (8, None)
     # The suggestion replaces lines 8..33; a comment on line 8 alone must not offer it.
     assert "```suggestion" not in comment.body
-    assert placement.unplaced == [starts_outside]
+    # A function whose body changed below its first line: the comment goes where the change
+    # is (the second hunk is 32-39), on the first added line inside the function's range.
+    moved = by_finding[starts_outside]
+    assert (moved.line, moved.start_line) == (32, None)
+    assert placement.unplaced == [above_the_change]  # its range touches no hunk
 
 
 def test_whole_file_and_unknown_files_get_no_inline_comment():
