@@ -363,17 +363,7 @@ class GitHub:
         Uses the default JSON media type (base64 `content`) rather than `raw`, because raw
         bodies come back from gidgethub as decoded text and a non-UTF-8 file would not survive.
         """
-        response = await self._call(
-            "GET",
-            "/repos/{owner}/{repo}/contents/{+path}{?ref}",
-            {
-                "owner": owner,
-                "repo": repo,
-                "path": urllib.parse.quote(path.lstrip("/"), safe="/"),
-                "ref": ref,
-            },
-            missing_ok=True,
-        )
+        response = await self._contents(owner, repo, path, ref)
         if response.missing:
             return None
         where = f"contents/{path}@{ref}"
@@ -404,13 +394,9 @@ class GitHub:
                 f"{path}: undecodable base64 content ({exc})", method="GET", path=where
             ) from exc
 
-    async def list_directory(
-        self, owner: str, repo: str, path: str, ref: str
-    ) -> list[dict[str, Any]] | None:
-        """The entries of a directory at `ref` (GitHub lists up to 1,000), None if there is no
-        such directory. One call answers "which of these test files exist?" for a whole
-        directory, where asking for each file costs a call per guess."""
-        response = await self._call(
+    async def _contents(self, owner: str, repo: str, path: str, ref: str) -> _Response:
+        """GET contents of a file or a directory at `ref` (404 is `missing`, not an error)."""
+        return await self._call(
             "GET",
             "/repos/{owner}/{repo}/contents/{+path}{?ref}",
             {
@@ -421,6 +407,14 @@ class GitHub:
             },
             missing_ok=True,
         )
+
+    async def list_directory(
+        self, owner: str, repo: str, path: str, ref: str
+    ) -> list[dict[str, Any]] | None:
+        """The entries of a directory at `ref` (GitHub lists up to 1,000), None if there is no
+        such directory. One call answers "which of these test files exist?" for a whole
+        directory, where asking for each file costs a call per guess."""
+        response = await self._contents(owner, repo, path, ref)
         if response.missing or not isinstance(response.data, list):
             return None
         return [entry for entry in response.data if isinstance(entry, dict)]
