@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -93,7 +93,6 @@ class Record:
     creating_check_run: bool = False
     outcome: str = "started"
     error: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _now() -> str:
@@ -157,7 +156,6 @@ async def run_review(request: ReviewRequest, job: Job, deps: Deps) -> None:
             "github_retries": gh.stats.retries,
             "rate_limit_remaining": gh.stats.rate_limit_remaining,
             "error": record.error,
-            **record.extra,
         }
         review_log.info("review", extra=line)
 
@@ -776,6 +774,3 @@ def _failure_reason(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "a request to GitHub timed out"
     return f"internal error ({type(exc).__name__})"
-
-
-Runner = Callable[[ReviewRequest, Job], Awaitable[None]]
